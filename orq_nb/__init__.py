@@ -1,0 +1,35 @@
+"""orq_nb: orq.ai sessions as typed pandas DataFrames, for Jupyter."""
+
+from orq_nb.columns import COLUMN_NAMES, DTYPES
+from orq_nb.errors import (
+    DuplicateSessionsWarning,
+    Reject,
+    Rejects,
+    SessionFileError,
+    SessionsSkippedWarning,
+    SessionValidationError,
+)
+from orq_nb.frame import sessions_frame
+from orq_nb.readers import read_sessions
+from orq_nb.sample import load_sample
+from orq_nb.schemas import BillingSchema, SessionListSchema, SessionSchema, UsageSchema
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "COLUMN_NAMES",
+    "DTYPES",
+    "BillingSchema",
+    "DuplicateSessionsWarning",
+    "Reject",
+    "Rejects",
+    "SessionFileError",
+    "SessionListSchema",
+    "SessionSchema",
+    "SessionValidationError",
+    "SessionsSkippedWarning",
+    "UsageSchema",
+    "load_sample",
+    "read_sessions",
+    "sessions_frame",
+]

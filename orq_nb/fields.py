@@ -1,0 +1,82 @@
+"""Strict marshmallow fields for orq.ai session records.
+
+The API's numbers are JSON numbers and its times ISO 8601 strings; these
+fields accept exactly that and nothing looser, so that the columnar loader in
+:mod:`orq_nb.fastload` can mirror them rule for rule.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from marshmallow import fields, validate
+
+#: ISO 8601 date-time as the API writes it: ``T`` or space, 0-9 fractional
+#: digits, ``Z`` or a ``+hh:mm`` / ``+hhmm`` offset, or naive (meaning UTC).
+#: ASCII digits only, and RE2-compatible, so vectorised string engines agree.
+ISO_DATETIME = (
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})[T ]([0-9]{2}):([0-9]{2}):([0-9]{2})"
+    r"(?:\.([0-9]{1,9}))?(Z|[+-][0-9]{2}:?[0-9]{2})?"
+)
+_ISO_RE = re.compile(ISO_DATETIME)
+
+
+class NonNegativeNumber(fields.Float):
+    """A finite, non-negative JSON number (int or float, never bool or str)."""
+
+    default_error_messages = {"invalid": "Not a valid number."}
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("validate", validate.Range(min=0))
+        super().__init__(allow_nan=False, **kwargs)
+
+    def _validated(self, value: Any) -> float:
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return super()._validated(value)
+
+
+class StringList(fields.List):
+    """A list of strings (tags, contact ids)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(fields.String(), **kwargs)
+
+
+class UtcDateTime(fields.DateTime):
+    """An ISO 8601 date-time loaded as an aware UTC :class:`datetime.datetime`.
+
+    A timestamp without offset means UTC. Fractional digits past the
+    microsecond are truncated. The instant must lie within years 1-9999 UTC.
+    """
+
+    def _deserialize(self, value: Any, attr, data, **kwargs) -> dt.datetime:
+        if not isinstance(value, str):
+            raise self.make_error("invalid", input=value, obj_type=self.OBJ_TYPE)
+        match = _ISO_RE.fullmatch(value)
+        if match is None:
+            raise self.make_error("invalid", input=value, obj_type=self.OBJ_TYPE)
+        return _to_utc(match, value, self)
+
+
+def _to_utc(match: re.Match, value: str, field: UtcDateTime) -> dt.datetime:
+    year, month, day, hour, minute, second, frac, offset = match.groups()
+    tz = dt.timezone.utc
+    if offset and offset != "Z":
+        sign = -1 if offset[0] == "-" else 1
+        digits = offset[1:].replace(":", "")
+        delta = dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+        try:
+            tz = dt.timezone(sign * delta)
+        except ValueError as error:
+            raise field.make_error("invalid", input=value, obj_type=field.OBJ_TYPE) from error
+    micro = int((frac or "").ljust(6, "0")[:6])
+    try:
+        local = dt.datetime(
+            int(year), int(month), int(day), int(hour), int(minute), int(second), micro, tz
+        )
+        return local.astimezone(dt.timezone.utc)
+    except (ValueError, OverflowError) as error:
+        raise field.make_error("invalid", input=value, obj_type=field.OBJ_TYPE) from error
