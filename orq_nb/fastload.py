@@ -27,7 +27,11 @@ try:  # pandas' own reader of dict rows (what DataFrame(list_of_dicts) uses)
 except ImportError:  # pragma: no cover - depends on the pandas build
     dicts_to_array = None
 
-__all__ = ["columnar", "assemble", "from_loaded", "gc_paused"]
+__all__ = [
+    "columnar", "check_levels", "assemble", "from_loaded", "gc_paused", "LEVEL_KEYS", "LEVEL_GROUPS",
+    "VALIDATORS",
+    "flag_lengths", "flag_numbers", "parse_times",
+]
 
 _NUMBER = frozenset({int, float})
 _BASE_TYPES = {"text": {str}, "number": set(_NUMBER), "strings": {list}, "datetime": {str}}
@@ -46,18 +50,20 @@ def _supported(column: Column) -> tuple:
     return tuple(column.field.validators)
 
 
-def _level_keys() -> dict[tuple, list[str]]:
-    """For each level of nesting (a path of parent aliases), every key read there."""
-    levels: dict[tuple, list[str]] = {}
+def _level_groups() -> dict[tuple, list[tuple[str, ...]]]:
+    """For each level of nesting (a path of parent aliases), the alias groups read there."""
+    levels: dict[tuple, list[tuple[str, ...]]] = {}
     for column in COLUMNS:
         for depth, aliases in enumerate(column.path):
-            keys = levels.setdefault(column.path[:depth], [])
-            keys.extend(a for a in aliases if a not in keys)
+            groups = levels.setdefault(column.path[:depth], [])
+            if aliases not in groups:
+                groups.append(aliases)
     return levels
 
 
-_VALIDATORS = {column.name: _supported(column) for column in COLUMNS}
-_LEVEL_KEYS = _level_keys()
+VALIDATORS = {column.name: _supported(column) for column in COLUMNS}
+LEVEL_GROUPS = _level_groups()
+LEVEL_KEYS = {level: [key for group in groups for key in group] for level, groups in LEVEL_GROUPS.items()}
 
 
 @contextmanager
@@ -157,17 +163,43 @@ def _kinds_ok(values: np.ndarray, given: np.ndarray, allowed: frozenset) -> np.n
     return given & np.fromiter((type(v) in allowed for v in values), dtype=bool, count=len(values))
 
 
-def _text(values, ok, validators, flag):
-    values = np.where(ok, values, None)
+def flag_lengths(lengths: np.ndarray, ok: np.ndarray, validators: tuple, flag: np.ndarray) -> None:
+    """Flag given strings whose length breaks a ``Length`` rule."""
     for rule in validators:
-        lengths = np.fromiter((len(v) if k else -1 for v, k in zip(values, ok)),
-                              dtype=np.int64, count=len(values))
         if rule.equal is not None:
             flag |= ok & (lengths != rule.equal)
         if rule.min is not None:
             flag |= ok & (lengths < rule.min)
         if rule.max is not None:
             flag |= ok & (lengths > rule.max)
+
+
+def flag_numbers(numbers: np.ndarray, ok: np.ndarray, validators: tuple, flag: np.ndarray) -> None:
+    """Flag given numbers that are not finite or break a ``Range`` rule."""
+    bad = ~np.isfinite(numbers)
+    for rule in validators:
+        if rule.min is not None:
+            bad |= (numbers < rule.min) if rule.min_inclusive else (numbers <= rule.min)
+        if rule.max is not None:
+            bad |= (numbers > rule.max) if rule.max_inclusive else (numbers >= rule.max)
+    flag |= ok & bad
+
+
+def parse_times(text: pd.Series, ok: np.ndarray, flag: np.ndarray):
+    """Parse ISO 8601 strings to UTC; flag given ones the schema would refuse."""
+    shaped = text.str.fullmatch(ISO_DATETIME).to_numpy(dtype=bool, na_value=False)
+    stamps = pd.to_datetime(text.where(shaped), utc=True, format="ISO8601", errors="coerce")
+    in_range = (stamps >= _FIRST_UTC) & (stamps <= _LAST_UTC)
+    flag |= ok & ~in_range.to_numpy(dtype=bool, na_value=False)
+    return stamps.astype(DATETIME_DTYPE).array
+
+
+def _text(values, ok, validators, flag):
+    values = np.where(ok, values, None)
+    if validators:
+        lengths = np.fromiter((len(v) if k else -1 for v, k in zip(values, ok, strict=True)),
+                              dtype=np.int64, count=len(values))
+        flag_lengths(lengths, ok, validators, flag)
     return pd.array(values, dtype=TEXT_DTYPE)
 
 
@@ -190,13 +222,7 @@ def _number(values, ok, validators, flag):
     too_large = np.zeros(len(rows), dtype=bool)
     numbers[rows] = _floats(values[rows], too_large)
     flag[rows[too_large]] = True
-    bad = ~np.isfinite(numbers)
-    for rule in validators:
-        if rule.min is not None:
-            bad |= (numbers < rule.min) if rule.min_inclusive else (numbers <= rule.min)
-        if rule.max is not None:
-            bad |= (numbers > rule.max) if rule.max_inclusive else (numbers >= rule.max)
-    flag |= ok & bad
+    flag_numbers(numbers, ok, validators, flag)
     return numbers
 
 
@@ -208,16 +234,12 @@ def _strings(values, ok, validators, flag):
         flag |= not_str
     if ok.all():
         return values
-    return np.fromiter((v if k else [] for v, k in zip(values, ok)), dtype=object, count=len(values))
+    lists = (v if k else [] for v, k in zip(values, ok, strict=True))
+    return np.fromiter(lists, dtype=object, count=len(values))
 
 
 def _datetime(values, ok, validators, flag):
-    text = pd.Series(np.where(ok, values, None), dtype=TEXT_DTYPE)
-    shaped = text.str.fullmatch(ISO_DATETIME).to_numpy(dtype=bool, na_value=False)
-    stamps = pd.to_datetime(text.where(shaped), utc=True, format="ISO8601", errors="coerce")
-    in_range = (stamps >= _FIRST_UTC) & (stamps <= _LAST_UTC)
-    flag |= ok & ~in_range.to_numpy(dtype=bool, na_value=False)
-    return stamps.astype(DATETIME_DTYPE).array
+    return parse_times(pd.Series(np.where(ok, values, None), dtype=TEXT_DTYPE), ok, flag)
 
 
 _CONVERT = {"text": _text, "number": _number, "strings": _strings, "datetime": _datetime}
@@ -233,7 +255,7 @@ def _column(column: Column, values: np.ndarray, missing: np.ndarray, flag: np.nd
     if field.allow_none and wrong.any():
         wrong &= ~_is(values, None)
     flag |= wrong
-    return _CONVERT[column.kind](values, ok, _VALIDATORS[column.name], flag)
+    return _CONVERT[column.kind](values, ok, VALIDATORS[column.name], flag)
 
 
 def columnar(records: list) -> tuple[dict[str, Any], np.ndarray]:
@@ -254,21 +276,30 @@ def columnar(records: list) -> tuple[dict[str, Any], np.ndarray]:
     """
     n = len(records)
     flag = np.zeros(n, dtype=bool)
-    out: dict[str, Any] = {}
     with gc_paused():
-        levels = {(): _objects(records, np.ones(n, dtype=bool), flag, _LEVEL_KEYS[()])}
-        for column in COLUMNS:
-            level: tuple = ()
-            for aliases in column.parents:
-                inner = level + (aliases,)
-                if inner not in levels:
-                    values, missing = _resolve(levels[level], aliases, flag)
-                    flag |= missing
-                    levels[inner] = _objects(values, ~missing, flag, _LEVEL_KEYS[inner])
-                level = inner
-            values, missing = _resolve(levels[level], column.aliases, flag)
-            out[column.name] = _column(column, values, missing, flag)
-    return out, flag
+        top = _objects(records, np.ones(n, dtype=bool), flag, LEVEL_KEYS[()])
+        return check_levels({(): top}, flag), flag
+
+
+def check_levels(levels: dict[tuple, dict], flag: np.ndarray) -> dict[str, Any]:
+    """Resolve aliases and check every column, given the keys read at each level.
+
+    ``levels`` maps a path of parent aliases to ``{key: (values, missing)}``;
+    a nested level not given is read from the dicts of its parent.
+    """
+    out: dict[str, Any] = {}
+    for column in COLUMNS:
+        level: tuple = ()
+        for aliases in column.parents:
+            inner = level + (aliases,)
+            values, missing = _resolve(levels[level], aliases, flag)
+            flag |= missing
+            if inner not in levels:
+                levels[inner] = _objects(values, ~missing, flag, LEVEL_KEYS[inner])
+            level = inner
+        values, missing = _resolve(levels[level], column.aliases, flag)
+        out[column.name] = _column(column, values, missing, flag)
+    return out
 
 
 def assemble(values: dict[str, Any], keep: np.ndarray | None = None) -> pd.DataFrame:

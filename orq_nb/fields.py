@@ -63,7 +63,7 @@ class UtcDateTime(fields.DateTime):
 
 def _to_utc(match: re.Match, value: str, field: UtcDateTime) -> dt.datetime:
     year, month, day, hour, minute, second, frac, offset = match.groups()
-    tz = dt.timezone.utc
+    tz = dt.UTC
     if offset and offset != "Z":
         sign = -1 if offset[0] == "-" else 1
         digits = offset[1:].replace(":", "")
@@ -77,6 +77,6 @@ def _to_utc(match: re.Match, value: str, field: UtcDateTime) -> dt.datetime:
         local = dt.datetime(
             int(year), int(month), int(day), int(hour), int(minute), int(second), micro, tz
         )
-        return local.astimezone(dt.timezone.utc)
+        return local.astimezone(dt.UTC)
     except (ValueError, OverflowError) as error:
         raise field.make_error("invalid", input=value, obj_type=field.OBJ_TYPE) from error

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal
 
 import numpy as np
@@ -21,7 +21,7 @@ from orq_nb.fastload import assemble, columnar, from_loaded
 from orq_nb.schemas import SessionSchema
 from orq_nb.warn import warn_user
 
-__all__ = ["sessions_frame", "session_records", "load_batch", "finish"]
+__all__ = ["sessions_frame", "session_records", "load_batch", "load_checked", "finish"]
 
 Errors = Literal["raise", "skip"]
 _SCHEMA = SessionSchema()
@@ -66,25 +66,33 @@ def session_records(obj: Any) -> list:
 def load_batch(
     records: list, positions: np.ndarray | None = None
 ) -> tuple[pd.DataFrame, list[Reject]]:
-    """Validate and load one batch; rows are indexed by ``positions`` (default 0..n-1).
+    """Validate and load one batch; rows are indexed by ``positions`` (default 0..n-1)."""
+    values, flagged = columnar(records)
+    return load_checked(values, flagged, records.__getitem__, positions)
 
-    The columnar pass handles the records it can vouch for; marshmallow judges
-    each flagged one, so the messages users see are the schema's own.
+
+def load_checked(
+    values: dict, flagged: np.ndarray, record_at: Callable[[int], Any], positions: np.ndarray | None = None
+) -> tuple[pd.DataFrame, list[Reject]]:
+    """Build the frame from checked columns; marshmallow judges each flagged record.
+
+    The columnar pass handles the records it can vouch for; the schema decides
+    on the rest, so the messages users see are the schema's own.
     """
     if positions is None:
-        positions = np.arange(len(records))
-    values, flagged = columnar(records)
+        positions = np.arange(len(flagged))
     slow = np.flatnonzero(flagged)
     frame = assemble(values, ~flagged if len(slow) else None)
     frame.index = positions[~flagged]
     loaded, rescued, rejects = [], [], []
     for i in slow.tolist():
+        record = record_at(i)
         try:
-            loaded.append(_SCHEMA.load(records[i]))
+            loaded.append(_SCHEMA.load(record))
             rescued.append(positions[i])
         except ValidationError as error:
             reasons = flatten_messages(error.messages)
-            rejects.append(Reject(int(positions[i]), record_id(records[i]), reasons, records[i]))
+            rejects.append(Reject(int(positions[i]), record_id(record), reasons, record))
     if loaded:
         extra = assemble(from_loaded(loaded))
         extra.index = np.array(rescued)

@@ -14,14 +14,25 @@ from typing import IO, Any
 import numpy as np
 import pandas as pd
 
+from orq_nb import arrowload
 from orq_nb.errors import Reject, SessionFileError
 from orq_nb.fastload import gc_paused
-from orq_nb.frame import Errors, check_errors, finish, is_envelope, load_batch, page_data, session_records
+from orq_nb.frame import (
+    Errors,
+    check_errors,
+    finish,
+    is_envelope,
+    load_batch,
+    load_checked,
+    page_data,
+    session_records,
+)
 
 __all__ = ["read_sessions"]
 
 _LINES_SUFFIXES = {".jsonl", ".ndjson"}
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
+_NON_SPACE = re.compile(r"[^ \t\n\r]")
 _DECODER = json.JSONDecoder()
 
 
@@ -118,12 +129,13 @@ def _open_text(source: str | os.PathLike | IO) -> tuple[IO[str], str, bool]:
 
 
 def _sniff_lines(text: str) -> bool:
-    """Guess JSON lines: more than one top-level value, one per line."""
-    first, _, rest = text.strip().partition("\n")
-    if not rest.strip() or not first.strip().startswith("{"):
+    """Guess JSON lines: a first line that is a whole object, and more after it."""
+    start = _WHITESPACE.match(text).end()
+    end = text.find("\n", start)
+    if end < 0 or not text.startswith("{", start) or not _NON_SPACE.search(text, end):
         return False
     try:
-        json.loads(first)
+        json.loads(text[start:end])
     except json.JSONDecodeError:
         return False
     return True
@@ -159,6 +171,11 @@ def read_sessions(
         As :func:`sessions_frame` returns it.
     """
     check_errors(errors)
+    if isinstance(path_or_file, (str, os.PathLike)) and arrowload.available():
+        fast = _read_with_arrow(Path(path_or_file))
+        if fast is not None:
+            frame, bad, total = fast
+            return finish([frame], bad, total, errors, rejects)
     stream, name, lines = _open_text(path_or_file)
     frames, bad, total = [], [], 0
     with gc_paused():
@@ -186,6 +203,50 @@ def read_sessions(
             if isinstance(path_or_file, (str, os.PathLike)):
                 stream.close()
     return finish(frames, bad, total, errors, rejects)
+
+
+def _read_with_arrow(path: Path) -> tuple[pd.DataFrame, list[Reject], int] | None:
+    """Read ``path`` through pyarrow; None when the file needs the plain reader."""
+    data = _read_bytes(path)
+    suffix = Path(path.stem).suffix if path.suffix == ".gz" else path.suffix
+    if suffix in _LINES_SUFFIXES:
+        starts = _line_starts(data)
+    else:
+        starts = arrowload.array_to_lines(data)
+    if starts is None or not len(data):
+        return None
+    checked = arrowload.read_lines(data, starts)
+    if checked is None:
+        return None
+    values, flagged, record_at = checked
+    frame, bad = load_checked(values, flagged, record_at)
+    return frame, bad, len(flagged)
+
+
+def _read_bytes(path: Path) -> bytearray:
+    """The file's bytes (unzipped), read into one buffer without a second copy."""
+    if path.suffix == ".gz":
+        data = bytearray()
+        with gzip.open(path, "rb") as f:
+            while block := f.read(1 << 24):
+                data += block
+        return data
+    data = bytearray(path.stat().st_size)
+    with open(path, "rb") as f:
+        f.readinto(data)
+    return data
+
+
+def _line_starts(data: bytearray) -> np.ndarray | None:
+    """Start of every line of JSON lines; None if any line is blank."""
+    view = np.frombuffer(data, dtype=np.uint8)
+    ends = np.flatnonzero(view == 10)
+    if len(ends) and ends[-1] == len(view) - 1:
+        ends = ends[:-1]
+    starts = np.concatenate([[0], ends + 1]).astype(np.int64)
+    if (np.diff(np.append(starts, len(view) + 1)) <= 1).any():
+        return None
+    return starts
 
 
 def _load_chunk(chunk: list, positions: list[int], bad: list[Reject]) -> pd.DataFrame:

@@ -19,7 +19,7 @@ from orq_nb.schemas import key_aliases
 
 __all__ = ["generate_sessions", "SAMPLE_END", "SAMPLE_SIZE", "SAMPLE_PATH"]
 
-SAMPLE_END = dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
+SAMPLE_END = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
 SAMPLE_SIZE = 4000
 
 PROJECTS = ("support-bot", "sales-assistant", "docs-search", "code-review", "onboarding")
@@ -103,10 +103,10 @@ def generate_sessions(
     n_contacts = rng.choice(3, size=n, p=(0.15, 0.7, 0.15))
     client_idx = rng.integers(0, len(CLIENTS), n)
     starts, updates = _iso(start_ms), _iso(update_ms)
-    label_lists = [[t for t, on in zip(LABELS, row) if on] for row in label_draw.tolist()]
+    label_lists = [[t for t, on in zip(LABELS, row, strict=True) if on] for row in label_draw.tolist()]
     model_names = [models[m] for m in model_idx.tolist()]
     contact_lists = [[contacts[c] for c in pick[:k]]
-                     for pick, k in zip(contact_pick.tolist(), n_contacts.tolist())]
+                     for pick, k in zip(contact_pick.tolist(), n_contacts.tolist(), strict=True)]
     duration, traces = duration.tolist(), traces.tolist()
     prompt, completion = prompt.tolist(), completion.tolist()
     total_cost = np.round(input_cost + output_cost, 6).tolist()

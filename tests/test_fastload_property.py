@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
+import tempfile
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from marshmallow import ValidationError
 
-from orq_nb import fastload
+from orq_nb import arrowload, fastload
 from orq_nb.columns import COLUMNS
 from orq_nb.fields import ISO_DATETIME
 from orq_nb.frame import sessions_frame
+from orq_nb.readers import read_sessions
 from orq_nb.schemas import SessionSchema, key_aliases
 
 numbers = st.one_of(
@@ -163,11 +167,33 @@ def unique_ids(record, i: int):
 
 def check(batch: list) -> None:
     batch = [unique_ids(record, i) for i, record in enumerate(batch)]
-    keep, loaded = expected(batch)
     rejects: list = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         frame = sessions_frame(batch, errors="skip", rejects=rejects)
+    compare(batch, frame, rejects)
+
+
+def check_file(batch: list, lines: bool) -> None:
+    """Write ``batch`` as a JSON array or JSON lines; reading it must agree with the schema."""
+    batch = [unique_ids(record, i) for i, record in enumerate(batch)]
+    try:
+        texts = [json.dumps(record) for record in batch]
+    except (TypeError, ValueError):
+        assume(False)
+    batch = [json.loads(text) for text in texts]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / ("s.jsonl" if lines else "s.json")
+        path.write_text("\n".join(texts) if lines else "[" + ",\n ".join(texts) + "]")
+        rejects: list = []
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            frame = read_sessions(path, errors="skip", rejects=rejects)
+    compare(batch, frame, rejects)
+
+
+def compare(batch: list, frame: pd.DataFrame, rejects: list) -> None:
+    keep, loaded = expected(batch)
     assert sorted(r.position for r in rejects) == sorted(set(range(len(batch))) - set(keep))
     assert len(frame) == len(keep)
     got = [row_values(row) for _, row in frame.iterrows()]
@@ -190,6 +216,13 @@ def test_valid_records_load_to_schema_values(batch):
     check(batch)
 
 
+@settings(SETTINGS, max_examples=100)
+@given(st.lists(records(), min_size=1, max_size=10), st.booleans())
+def test_files_read_through_arrow_agree_with_the_schema(batch, lines):
+    assert arrowload.available()
+    check_file(batch, lines)
+
+
 @settings(SETTINGS, max_examples=80)
 @given(st.lists(records(), max_size=12))
 def test_pure_python_table_reader_agrees(batch):
@@ -199,7 +232,8 @@ def test_pure_python_table_reader_agrees(batch):
 
 
 EDGE_VALUES = {
-    "number": [True, False, -1, -0.5, -1e-300, -0.0, 0, 2**70, 10**400, math.nan, np.nan, math.inf, "3", None],
+    "number": [True, False, -1, -0.5, -1e-300, -0.0, 0, 2**70, 10**400,
+               math.nan, np.nan, math.inf, "3", None],
     "text": ["", "x", 3, None, np.nan, ["x"], b"x"],
     "strings": [[], ["a"], "a", None, [1], ["a", None], ("a",), np.nan],
     "datetime": ["2026-01-01T00:00:00Z", "2026-01-01", "2026-13-01T00:00:00", "0000-01-01T00:00:00",
@@ -220,3 +254,4 @@ def test_every_edge_value_in_every_column_is_judged_like_the_schema(column):
             holder[alias] = value
             batch.append(record)
     check(batch)
+    check_file([r for r in batch if b"x" not in r.values()], lines=False)

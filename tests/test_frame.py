@@ -109,7 +109,7 @@ def test_non_object_record_is_named_by_position():
 
 def test_skip_returns_every_other_row_and_all_rejects():
     records = [session(i) for i in range(8)]
-    for i, (_, spoil, _, _) in zip([1, 2, 4, 5, 6, 7], BAD):
+    for i, (_, spoil, _, _) in zip([1, 2, 4, 5, 6, 7], BAD, strict=True):
         spoil(records[i])
     records.append(42)
     rejects = []

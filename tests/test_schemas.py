@@ -10,7 +10,7 @@ from marshmallow import ValidationError
 
 from orq_nb.schemas import SessionListSchema, SessionSchema, key_aliases
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def load(record):
