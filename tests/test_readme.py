@@ -1,0 +1,26 @@
+"""README stays true: its column table and commands match the package and Makefile."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import orq_nb
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+
+
+def test_column_table_matches_the_schema_derived_columns():
+    rows = re.findall(r"^\| `(\w+)` \| ([^|]+) \|", README, flags=re.M)
+    assert [name for name, _ in rows] == list(orq_nb.COLUMN_NAMES)
+    for name, dtype in rows:
+        assert str(orq_nb.DTYPES[name]) == dtype.split(" (")[0].strip()
+
+
+def test_readme_commands_exist_in_the_makefile():
+    makefile = (ROOT / "Makefile").read_text()
+    for target in ("demo", "test", "bench"):
+        assert f"make {target}" in README
+        assert re.search(rf"^{target}:", makefile, flags=re.M)
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
