@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from marshmallow import ValidationError
 
-from orq_nb import arrowload, fastload
+from orq_nb import fastload
 from orq_nb.columns import COLUMNS
 from orq_nb.fields import ISO_DATETIME
 from orq_nb.frame import sessions_frame
@@ -218,8 +218,7 @@ def test_valid_records_load_to_schema_values(batch):
 
 @settings(SETTINGS, max_examples=100)
 @given(st.lists(records(), min_size=1, max_size=10), st.booleans())
-def test_files_read_through_arrow_agree_with_the_schema(batch, lines):
-    assert arrowload.available()
+def test_files_agree_with_the_schema(batch, lines):
     check_file(batch, lines)
 
 

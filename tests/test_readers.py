@@ -100,3 +100,28 @@ def test_duplicates_across_chunks_keep_the_latest(tmp_path):
     with pytest.warns(orq_nb.DuplicateSessionsWarning):
         df = orq_nb.read_sessions(path, chunk_size=2)
     assert df["id"].tolist() == ["s0", "s2", "s3", "s4", "s5", "s1"]
+
+
+@pytest.mark.parametrize("name", ["array.json", "lines.jsonl"])
+def test_compact_files_take_the_arrow_path(tmp_path, name, monkeypatch):
+    pytest.importorskip("pyarrow", reason="the 'fast' extra is not installed")
+    from orq_nb import readers
+
+    text = json.dumps(RECORDS) if name.endswith(".json") else LAYOUTS[name]
+    path = write(tmp_path / name, text)
+    taken = []
+    original = readers._read_with_arrow
+    monkeypatch.setattr(readers, "_read_with_arrow", lambda p: taken.append(original(p)) or taken[-1])
+    assert orq_nb.read_sessions(path)["id"].tolist() == IDS
+    assert taken and taken[0] is not None
+
+
+def test_pretty_printed_arrays_fall_back_and_agree(tmp_path):
+    pytest.importorskip("pyarrow", reason="the 'fast' extra is not installed")
+    from orq_nb import arrowload
+
+    data = bytearray(json.dumps(RECORDS, indent=2).encode())
+    assert arrowload.array_to_lines(data) is None
+    compact = bytearray(json.dumps(RECORDS).encode())
+    assert arrowload.array_to_lines(compact).tolist()[0] == 0
+    assert compact.count(b"\n") == len(RECORDS) - 1
