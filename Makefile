@@ -28,6 +28,7 @@ demo: install
 
 bench: install
 	$(PY) benchmarks/bench_load.py
+	$(PY) benchmarks/bench_fetch.py
 
 sample: install
 	$(PY) -m orq_nb.synthetic

@@ -1,5 +1,7 @@
 """orq_nb: orq.ai sessions as typed pandas DataFrames, for Jupyter."""
 
+from orq_nb.api_errors import OrqAPIError, OrqAuthError, OrqError, OrqNotFoundError, OrqRateLimitError
+from orq_nb.client import FetchWarning, OrqClient
 from orq_nb.columns import COLUMN_NAMES, DTYPES
 from orq_nb.errors import (
     DuplicateSessionsWarning,
@@ -21,6 +23,13 @@ __all__ = [
     "DTYPES",
     "BillingSchema",
     "DuplicateSessionsWarning",
+    "FetchWarning",
+    "OrqAPIError",
+    "OrqAuthError",
+    "OrqClient",
+    "OrqError",
+    "OrqNotFoundError",
+    "OrqRateLimitError",
     "Reject",
     "Rejects",
     "SessionFileError",

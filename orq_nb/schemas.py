@@ -20,6 +20,7 @@ __all__ = [
     "SessionSchema",
     "SessionListSchema",
     "key_aliases",
+    "to_wire",
     "wire_key",
 ]
 
@@ -72,10 +73,12 @@ class WireSchema(Schema):
             wire = wire_key(name, field)
             yield wire, [key for key in key_aliases(wire) if key in data]
 
-    @pre_load
-    def _fold_key_styles(self, data: Any, **kwargs: Any) -> Any:
-        if not isinstance(data, Mapping):
-            return data
+    def fold(self, data: Mapping) -> dict:
+        """Return ``data`` with this level's camelCase keys renamed to the wire form.
+
+        Where both styles are given, the wire one's value is kept (the load
+        then reports the clash if the values differ).
+        """
         folded = dict(data)
         for wire, present in self._present(data):
             if present and present != [wire]:
@@ -84,6 +87,10 @@ class WireSchema(Schema):
                     del folded[key]
                 folded[wire] = value
         return folded
+
+    @pre_load
+    def _fold_key_styles(self, data: Any, **kwargs: Any) -> Any:
+        return self.fold(data) if isinstance(data, Mapping) else data
 
     @validates_schema(pass_original=True, skip_on_field_errors=False)
     def _key_styles_agree(self, data: Any, original_data: Any, **kwargs: Any) -> None:
@@ -141,6 +148,20 @@ class SessionSchema(WireSchema):
     client = _optional_text()
     repo = _optional_text()
     kind = _optional_text()
+
+
+def to_wire(record: Mapping, schema: WireSchema | None = None) -> dict:
+    """Return a session record with every key in the wire form, values untouched.
+
+    Nested objects are folded too; unknown keys are kept as they are.
+    """
+    schema = schema or SessionSchema()
+    out = schema.fold(record)
+    for name, field in schema.fields.items():
+        wire = wire_key(name, field)
+        if isinstance(field, fields.Nested) and isinstance(out.get(wire), Mapping):
+            out[wire] = to_wire(out[wire], field.schema)
+    return out
 
 
 class SessionListSchema(WireSchema):
