@@ -29,6 +29,7 @@ demo: install
 bench: install
 	$(PY) benchmarks/bench_load.py
 	$(PY) benchmarks/bench_fetch.py
+	$(PY) benchmarks/bench_explore.py
 
 sample: install
 	$(PY) -m orq_nb.synthetic

@@ -11,10 +11,13 @@ from orq_nb.errors import (
     SessionsSkippedWarning,
     SessionValidationError,
 )
+from orq_nb.filters import cost_by_tag, daily_summary, explode_tags, filter_sessions, tag_counts
 from orq_nb.frame import sessions_frame
+from orq_nb.plots import plot_duration_vs_cost
 from orq_nb.readers import read_sessions
 from orq_nb.sample import load_sample
 from orq_nb.schemas import BillingSchema, SessionListSchema, SessionSchema, UsageSchema
+from orq_nb.widgets import SessionExplorer, TagFilter, explore
 
 __version__ = "0.1.0"
 
@@ -37,8 +40,17 @@ __all__ = [
     "SessionSchema",
     "SessionValidationError",
     "SessionsSkippedWarning",
+    "SessionExplorer",
+    "TagFilter",
     "UsageSchema",
+    "cost_by_tag",
+    "daily_summary",
+    "explode_tags",
+    "explore",
+    "filter_sessions",
     "load_sample",
+    "plot_duration_vs_cost",
     "read_sessions",
     "sessions_frame",
+    "tag_counts",
 ]

@@ -1,0 +1,198 @@
+"""Jupyter widgets that only wire values to :mod:`orq_nb.filters` and :mod:`orq_nb.plots`.
+
+Every re-render goes through an ``Output`` widget, so the widgets work in
+JupyterLab, Notebook 7, VS Code and Voila; ``.filtered`` hands the current
+selection to the next cell.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import math
+
+import ipywidgets as widgets
+import numpy as np
+import pandas as pd
+import traitlets
+from IPython.display import HTML, Image, clear_output, display
+from matplotlib.figure import Figure
+
+from orq_nb.filters import TagIndex
+from orq_nb.plots import MAX_POINTS, plot_duration_vs_cost
+
+__all__ = ["TagFilter", "SessionExplorer", "explore", "summary_text"]
+
+NO_PROJECT = "(no project)"
+_NAT = np.iinfo(np.int64).min
+
+
+def summary_text(sessions: int, total_cost: float, median_duration_ms: float, tokens: float) -> str:
+    """The explorer's summary line."""
+    if not sessions:
+        return "0 sessions match"
+    per_1k = f"${total_cost / tokens * 1000:,.4f}" if tokens else "n/a"
+    return (f"{sessions:,} sessions · total cost ${total_cost:,.2f} · median duration "
+            f"{median_duration_ms / 1000:,.1f} s · cost per 1k tokens {per_1k}")
+
+
+class TagFilter(widgets.VBox):
+    """Pick tags (listed with their session counts), any/all, and tags to exclude.
+
+    ``.filtered`` is the matching part of the frame; ``.mask`` the boolean
+    rows. Observe ``selection`` (a dict of tags, match, exclude) or ``count``
+    (matching sessions) to react to clicks.
+    """
+
+    selection = traitlets.Dict()
+    count = traitlets.Int()
+
+    def __init__(self, df: pd.DataFrame, index: TagIndex | None = None, rows: int = 8) -> None:
+        self.df = df
+        self.index = index or TagIndex.of(df)
+        options = [(f"{tag} ({n:,})", tag) for tag, n in self.index.counts.items()]
+        self.tags = widgets.SelectMultiple(options=options, rows=rows, description="tags")
+        self.match = widgets.ToggleButtons(options=["any", "all"], value="any", description="match",
+                                           style={"button_width": "4em"})
+        self.exclude = widgets.SelectMultiple(options=options, rows=min(rows, 5), description="exclude")
+        super().__init__([self.tags, self.match, self.exclude])
+        for child in (self.tags, self.match, self.exclude):
+            child.observe(self._changed, names="value")
+        self._changed()
+
+    def _changed(self, change: dict | None = None) -> None:
+        self.mask = self.index.mask(self.tags.value, self.match.value, self.exclude.value)
+        self.count = int(self.mask.sum())
+        self.selection = {"tags": list(self.tags.value), "match": self.match.value,
+                          "exclude": list(self.exclude.value)}
+
+    @property
+    def filtered(self) -> pd.DataFrame:
+        """The sessions matching the current choice."""
+        return self.df[self.mask]
+
+
+class SessionExplorer(widgets.VBox):
+    """Tags, projects and dates on the left; plot, summary and the priciest sessions on the right.
+
+    Parameters
+    ----------
+    df : DataFrame
+        A sessions frame.
+    top_n : int, default 10
+        Rows in the table of the most expensive matching sessions.
+    color_by : {"tag", "project_id", None}, default "tag"
+    max_points : int
+        Above this many matching sessions the plot shows density.
+    """
+
+    def __init__(self, df: pd.DataFrame, top_n: int = 10, color_by: str | None = "tag",
+                 max_points: int = MAX_POINTS) -> None:
+        self.df, self.top_n, self.color_by, self.max_points = df, top_n, color_by, max_points
+        self._cost = df["total_cost"].to_numpy(dtype=float)
+        self._duration = df["duration_ms"].to_numpy(dtype=float)
+        self._tokens = df["total_tokens"].to_numpy(dtype=float)
+        self._started = df["started_at"]
+        self._started_us = self._started.to_numpy(dtype="datetime64[us]").view(np.int64)
+        self._first_day, self._last_day = self._started.min(), self._started.max()
+        self._project_codes, projects = pd.factorize(df["project_id"])
+        counts = np.bincount(self._project_codes + 1, minlength=len(projects) + 1)
+        self.tag_filter = TagFilter(df)
+        options = [(f"{p} ({counts[i + 1]:,})", p) for i, p in enumerate(projects)]
+        options.sort(key=lambda o: -counts[list(projects).index(o[1]) + 1])
+        if counts[0]:
+            options.append((f"{NO_PROJECT} ({counts[0]:,})", NO_PROJECT))
+        self._projects = list(projects)
+        self.projects = widgets.SelectMultiple(options=options, rows=min(len(options), 6),
+                                               description="projects")
+        first, last = self._first_day, self._last_day
+        self.start = widgets.DatePicker(description="from", value=first.date() if pd.notna(first) else None)
+        self.end = widgets.DatePicker(description="to", value=last.date() if pd.notna(last) else None)
+        self.summary = widgets.HTML()
+        self.plot_output = widgets.Output()
+        self.table_output = widgets.Output()
+        self.figure: Figure | None = None
+        self.table = pd.DataFrame()
+        controls = widgets.VBox([self.tag_filter, self.projects, self.start, self.end],
+                                layout={"width": "38%"})
+        right = widgets.VBox([self.summary, self.plot_output, self.table_output], layout={"width": "62%"})
+        super().__init__([widgets.HBox([controls, right])])
+        self.tag_filter.observe(self.update, names="selection")
+        for control in (self.projects, self.start, self.end):
+            control.observe(self.update, names="value")
+        self.update()
+
+    # -- the selection ------------------------------------------------------------
+    def _mask(self) -> np.ndarray:
+        mask = self.tag_filter.mask.copy()
+        if self.projects.value:
+            wanted = [self._projects.index(p) for p in self.projects.value if p != NO_PROJECT]
+            if NO_PROJECT in self.projects.value:
+                wanted.append(-1)
+            mask &= np.isin(self._project_codes, wanted)
+        # NaT is the smallest int64: it never passes a lower bound, and is kept out of an upper one.
+        if self.start.value is not None:
+            since = pd.Timestamp(self.start.value, tz="UTC")
+            if not since <= self._first_day:
+                mask &= self._started_us >= since.value // 1000
+            elif self._started.hasnans:
+                mask &= self._started_us != _NAT
+        if self.end.value is not None:
+            until = pd.Timestamp(self.end.value + dt.timedelta(days=1), tz="UTC")
+            if not until > self._last_day:
+                mask &= (self._started_us < until.value // 1000) & (self._started_us != _NAT)
+            elif self._started.hasnans:
+                mask &= self._started_us != _NAT
+        return mask
+
+    @property
+    def filtered(self) -> pd.DataFrame:
+        """The sessions matching every control, for the next cell."""
+        return self.df[self.mask]
+
+    # -- rendering ------------------------------------------------------------------
+    def update(self, change: dict | None = None) -> None:
+        """Recompute the selection and re-render summary, plot and table."""
+        self.mask = self._mask()
+        rows = np.flatnonzero(self.mask)
+        cost, tokens = self._cost[rows], self._tokens[rows]
+        median = float(np.median(self._duration[rows])) if len(rows) else math.nan
+        self.summary_line = summary_text(len(rows), float(cost.sum()), median, float(tokens.sum()))
+        self.summary.value = f"<b>{self.summary_line}</b>"
+        self._render_plot(rows)
+        self._render_table(rows, cost)
+
+    def _render_plot(self, rows: np.ndarray) -> None:
+        if len(rows) > self.max_points:
+            view = pd.DataFrame({"duration_ms": self._duration[rows], "total_cost": self._cost[rows]})
+        else:
+            view = self.df.take(rows)
+        figure = Figure(figsize=(7.5, 4.6), dpi=90)
+        self.axes = plot_duration_vs_cost(view, ax=figure.add_subplot(), color_by=self.color_by,
+                                          max_points=self.max_points)
+        figure.subplots_adjust(left=0.1, right=0.72 if len(rows) <= self.max_points else 0.95, bottom=0.12)
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", pil_kwargs={"compress_level": 1})
+        self.figure, self.png = figure, buffer.getvalue()
+        with self.plot_output:
+            clear_output(wait=True)
+            display(Image(data=self.png, format="png"))
+
+    def _render_table(self, rows: np.ndarray, cost: np.ndarray) -> None:
+        best = np.arange(len(cost))
+        if len(cost) > self.top_n:
+            best = np.argpartition(-cost, self.top_n)[: self.top_n]
+        top = rows[best[np.argsort(-cost[best], kind="stable")]]
+        columns = ["id", "project_id", "tags", "total_cost", "duration_ms", "total_tokens", "started_at"]
+        self.table = self.df.iloc[top, [self.df.columns.get_loc(c) for c in columns]].reset_index(drop=True)
+        html = self.table.to_html(index=False, na_rep="", formatters={
+            "total_cost": "${:,.4f}".format, "duration_ms": "{:,.0f}".format,
+            "total_tokens": "{:,.0f}".format, "tags": ", ".join})
+        with self.table_output:
+            clear_output(wait=True)
+            display(HTML(f"<b>Most expensive matching sessions (top {self.top_n})</b>{html}"))
+
+
+def explore(df: pd.DataFrame, **kwargs) -> SessionExplorer:
+    """Return a :class:`SessionExplorer` of ``df`` (display it as a cell's last line)."""
+    return SessionExplorer(df, **kwargs)
