@@ -55,7 +55,7 @@ def plotly_duration_vs_cost(df: pd.DataFrame, color_by: str | None, logx: bool, 
                                    customdata=custom[picked], hovertemplate=_HOVER,
                                    marker={"size": 11, "color": "rgba(0,0,0,0)",
                                            "line": {"color": "crimson", "width": 1.5}}))
-    title = f"Duration vs cost: {len(data):,} sessions{note}" if len(data) else "Duration vs cost: no sessions"
+    title = f"Duration vs cost: {len(data):,} sessions{note}" if len(data) else "Duration vs cost: none"
     fig.update_layout(title=title, legend_title_text=(color_by or "").replace("_", " "),
                       xaxis={"title": "duration (s)", "type": "log" if logx else "linear"},
                       yaxis={"title": "total cost (USD)", "type": "log" if logy else "linear"})
