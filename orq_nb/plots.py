@@ -14,7 +14,7 @@ from matplotlib.ticker import FuncFormatter, NullLocator
 
 from orq_nb.filters import TagIndex
 
-__all__ = ["plot_duration_vs_cost", "categories", "MAX_POINTS"]
+__all__ = ["plot_duration_vs_cost", "categories", "density_edges", "density_counts", "MAX_POINTS"]
 
 #: Above this many sessions the plot shows density instead of points.
 MAX_POINTS = 50_000
@@ -57,17 +57,22 @@ def _edges(values: np.ndarray, log: bool, bins: int) -> np.ndarray:
     return 10**edges if log else edges
 
 
-def _density(x: np.ndarray, y: np.ndarray, logx: bool, logy: bool) -> tuple:
-    """Counts on a grid (log-spaced where the axis is), by bincount: fast for millions."""
-    xe, ye = _edges(x, logx, _BINS[0]), _edges(y, logy, _BINS[1])
+def density_edges(x: np.ndarray, y: np.ndarray, logx: bool = True, logy: bool = True) -> tuple:
+    """Cell edges covering ``x`` and ``y`` (log-spaced where the axis is log)."""
+    return _edges(x, logx, _BINS[0]), _edges(y, logy, _BINS[1])
+
+
+def density_counts(x: np.ndarray, y: np.ndarray, xe: np.ndarray, ye: np.ndarray,
+                   logx: bool = True, logy: bool = True) -> np.ndarray:
+    """Sessions per cell of the grid ``xe`` x ``ye``, by bincount: fast for millions."""
     fx = np.log10(x) if logx else x
     fy = np.log10(y) if logy else y
     bx = np.log10(xe) if logx else xe
     by = np.log10(ye) if logy else ye
-    ix = np.clip(((fx - bx[0]) / (bx[-1] - bx[0]) * _BINS[0]).astype(np.int64), 0, _BINS[0] - 1)
-    iy = np.clip(((fy - by[0]) / (by[-1] - by[0]) * _BINS[1]).astype(np.int64), 0, _BINS[1] - 1)
-    counts = np.bincount(ix * _BINS[1] + iy, minlength=_BINS[0] * _BINS[1]).reshape(_BINS)
-    return xe, ye, counts
+    nx, ny = len(xe) - 1, len(ye) - 1
+    ix = np.clip(((fx - bx[0]) / (bx[-1] - bx[0]) * nx).astype(np.int64), 0, nx - 1)
+    iy = np.clip(((fy - by[0]) / (by[-1] - by[0]) * ny).astype(np.int64), 0, ny - 1)
+    return np.bincount(ix * ny + iy, minlength=nx * ny).reshape(nx, ny)
 
 
 def plot_duration_vs_cost(
@@ -140,7 +145,8 @@ def plot_duration_vs_cost(
         return ax
     x, y = x[shown], y[shown]
     if len(x) > max_points:
-        xe, ye, counts = _density(x, y, logx, logy)
+        xe, ye = density_edges(x, y, logx, logy)
+        counts = density_counts(x, y, xe, ye, logx, logy)
         mesh = ax.pcolormesh(xe, ye, np.ma.masked_equal(counts.T, 0), norm=LogNorm(), cmap="viridis")
         bar = ax.figure.colorbar(mesh, ax=ax, label="sessions per cell")
         bar.ax.yaxis.set_minor_locator(NullLocator())

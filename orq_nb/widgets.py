@@ -16,14 +16,18 @@ import numpy as np
 import pandas as pd
 import traitlets
 from IPython.display import HTML, Image, clear_output, display
+import PIL.Image
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import QuadMesh
 from matplotlib.figure import Figure
 
 from orq_nb.filters import TagIndex
-from orq_nb.plots import MAX_POINTS, plot_duration_vs_cost
+from orq_nb.plots import MAX_POINTS, density_counts, density_edges, plot_duration_vs_cost
 
 __all__ = ["TagFilter", "SessionExplorer", "explore", "summary_text"]
 
 NO_PROJECT = "(no project)"
+_FIGSIZE, _DPI = (7.5, 4.6), 90
 _NAT = np.iinfo(np.int64).min
 
 
@@ -72,6 +76,53 @@ class TagFilter(widgets.VBox):
         return self.df[self.mask]
 
 
+def _png(figure: Figure) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", pil_kwargs={"compress_level": 1})
+    return buffer.getvalue()
+
+
+class _DensityView:
+    """The density plot of a large frame, kept between updates.
+
+    Drawn once by :func:`plot_duration_vs_cost` over every session (which
+    fixes the grid and the colour scale, so selections compare at a glance);
+    an update only recounts the cells and redraws them and the title over the
+    saved background: a full matplotlib redraw costs several times more.
+    """
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, figsize: tuple, dpi: int) -> None:
+        self.figure = Figure(figsize=figsize, dpi=dpi)
+        FigureCanvasAgg(self.figure)
+        self.axes = plot_duration_vs_cost(pd.DataFrame({"duration_ms": x * 1000, "total_cost": y}),
+                                          ax=self.figure.add_subplot(), max_points=0)
+        self.figure.subplots_adjust(left=0.13, right=0.95, bottom=0.12)
+        [self.mesh] = [c for c in self.axes.collections if isinstance(c, QuadMesh)]
+        self.xe, self.ye = density_edges(x, y)
+        self.mesh.norm.vmin, self.mesh.norm.vmax = 1, max(2, int(self.mesh.get_array().max()))
+        self.mesh.set_visible(False)
+        self.axes.title.set_visible(False)
+        self.figure.canvas.draw()
+        self.background = self.figure.canvas.copy_from_bbox(self.figure.bbox)
+        self.mesh.set_visible(True)
+        self.axes.title.set_visible(True)
+
+    def render(self, x: np.ndarray, y: np.ndarray, title: str) -> bytes:
+        counts = density_counts(x, y, self.xe, self.ye)
+        self.mesh.set_array(np.ma.masked_equal(counts.T, 0))
+        self.axes.set_title(title, y=1.01)
+        canvas = self.figure.canvas
+        canvas.restore_region(self.background)
+        self.axes.draw_artist(self.mesh)
+        for spine in self.axes.spines.values():
+            self.axes.draw_artist(spine)
+        self.axes.draw_artist(self.axes.title)
+        buffer = io.BytesIO()
+        PIL.Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba(), "raw", "RGBA", 0, 1
+                             ).save(buffer, format="png", compress_level=1)
+        return buffer.getvalue()
+
+
 class SessionExplorer(widgets.VBox):
     """Tags, projects and dates on the left; plot, summary and the priciest sessions on the right.
 
@@ -92,6 +143,8 @@ class SessionExplorer(widgets.VBox):
         self._cost = df["total_cost"].to_numpy(dtype=float)
         self._duration = df["duration_ms"].to_numpy(dtype=float)
         self._tokens = df["total_tokens"].to_numpy(dtype=float)
+        self._positive = (self._duration > 0) & (self._cost > 0)
+        self._density: _DensityView | None = None
         self._started = df["started_at"]
         self._started_us = self._started.to_numpy(dtype="datetime64[us]").view(np.int64)
         self._first_day, self._last_day = self._started.min(), self._started.max()
@@ -163,17 +216,23 @@ class SessionExplorer(widgets.VBox):
         self._render_table(rows, cost)
 
     def _render_plot(self, rows: np.ndarray) -> None:
-        if len(rows) > self.max_points:
-            view = pd.DataFrame({"duration_ms": self._duration[rows], "total_cost": self._cost[rows]})
+        shown = rows[self._positive[rows]]
+        if len(shown) > self.max_points:
+            if self._density is None:
+                everything = np.flatnonzero(self._positive)
+                self._density = _DensityView(self._duration[everything] / 1000, self._cost[everything],
+                                             _FIGSIZE, _DPI)
+            hidden = len(rows) - len(shown)
+            note = f"; {hidden:,} with zero duration or cost not shown" if hidden else ""
+            title = f"Duration vs cost: {len(shown):,} sessions, shown as density{note}"
+            self.png = self._density.render(self._duration[shown] / 1000, self._cost[shown], title)
+            self.figure, self.axes = self._density.figure, self._density.axes
         else:
-            view = self.df.take(rows)
-        figure = Figure(figsize=(7.5, 4.6), dpi=90)
-        self.axes = plot_duration_vs_cost(view, ax=figure.add_subplot(), color_by=self.color_by,
-                                          max_points=self.max_points)
-        figure.subplots_adjust(left=0.1, right=0.72 if len(rows) <= self.max_points else 0.95, bottom=0.12)
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", pil_kwargs={"compress_level": 1})
-        self.figure, self.png = figure, buffer.getvalue()
+            figure = Figure(figsize=_FIGSIZE, dpi=_DPI)
+            self.axes = plot_duration_vs_cost(self.df.take(rows), ax=figure.add_subplot(),
+                                              color_by=self.color_by, max_points=self.max_points)
+            figure.subplots_adjust(left=0.13, right=0.72, bottom=0.12)
+            self.figure, self.png = figure, _png(figure)
         with self.plot_output:
             clear_output(wait=True)
             display(Image(data=self.png, format="png"))

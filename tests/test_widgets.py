@@ -6,7 +6,7 @@ import datetime as dt
 
 import numpy as np
 import pytest
-from matplotlib.collections import PathCollection
+from matplotlib.collections import PathCollection, QuadMesh
 
 import orq_nb
 from orq_nb.filters import filter_sessions
@@ -64,7 +64,13 @@ def test_explorer_follows_tags_projects_and_dates(sample):
 
 def test_explorer_shows_density_for_many_sessions_and_empty_state(sample):
     explorer = SessionExplorer(sample, max_points=500)
-    assert "shown as density" in explorer.axes.get_title()
+    assert explorer.axes.get_title() == f"Duration vs cost: {len(sample):,} sessions, shown as density"
+    explorer.tag_filter.tags.value = ("rag",)
+    [mesh] = [c for c in explorer.axes.collections if isinstance(c, QuadMesh)]
+    rag = filter_sessions(sample, tags="rag")
+    assert mesh.get_array().sum() == len(rag)
+    assert explorer.axes.get_title() == f"Duration vs cost: {len(rag):,} sessions, shown as density"
+    assert explorer.png.startswith(b"\x89PNG")
     explorer.tag_filter.tags.value = ("voice",)
     explorer.tag_filter.match.value = "all"
     explorer.tag_filter.tags.value = ("voice", "llama-70b", "beta", "mobile", "eu")
