@@ -14,9 +14,9 @@ import math
 import ipywidgets as widgets
 import numpy as np
 import pandas as pd
+import PIL.Image
 import traitlets
 from IPython.display import HTML, Image, clear_output, display
-import PIL.Image
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import QuadMesh
 from matplotlib.figure import Figure
