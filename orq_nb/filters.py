@@ -64,10 +64,11 @@ class TagIndex:
         """Rows with any (or all) of ``tags`` and none of ``exclude``."""
         keep = np.ones(len(self.matrix), dtype=bool)
         if tags:
-            tags = list(tags)
+            tags = list(dict.fromkeys(tags))
             cols = self.columns(tags)
             if match == "all":
-                keep = self.matrix[:, cols].all(axis=1) if len(cols) == len(set(tags)) else ~keep
+                # A tag no session has cannot be matched by all: then nothing is.
+                keep = self.matrix[:, cols].all(axis=1) if len(cols) == len(tags) else ~keep
             else:
                 keep = self.matrix[:, cols].any(axis=1)
         if exclude:

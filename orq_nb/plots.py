@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.colors import LogNorm
-from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullLocator
 
 from orq_nb.filters import TagIndex
@@ -119,7 +118,9 @@ def plot_duration_vs_cost(
 
         return plotly_duration_vs_cost(df, color_by, logx, logy, highlight, top, max_points)
     if ax is None:
-        ax = Figure(figsize=(7.5, 4.8)).add_subplot()
+        import matplotlib.pyplot as plt  # a pyplot figure, so that notebooks show it
+
+        ax = plt.figure(figsize=(7.5, 4.8)).add_subplot()
     x = df["duration_ms"].to_numpy(dtype=float) / 1000
     y = df["total_cost"].to_numpy(dtype=float)
     shown = np.ones(len(x), dtype=bool)

@@ -39,3 +39,12 @@ def session(i: int, **changes) -> dict:
     record = copy.deepcopy(WIRE)
     record.update(_id=f"s{i}", external_id=f"t{i}", **changes)
     return record
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    """Plots made without ``ax`` are pyplot figures: close them after each test."""
+    yield
+    import matplotlib.pyplot as plt
+
+    plt.close("all")

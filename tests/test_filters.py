@@ -108,3 +108,9 @@ def test_daily_summary_by_utc_day():
 def test_unknown_match_is_refused():
     with pytest.raises(ValueError, match="match must be"):
         filter_sessions(frame([]), tags=["a"], match="some")
+
+
+def test_repeated_tags_with_match_all_still_match():
+    df = frame([(["a"], "p1", 1, 0.0), (["b"], "p1", 1, 0.0)])
+    assert filter_sessions(df, tags=["a", "a"], match="all")["id"].tolist() == ["s0"]
+    assert filter_sessions(df, tags=["a", "zz"], match="all").empty
