@@ -5,7 +5,9 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-test
 RUFF := $(PY) -m ruff check --line-length 110 --target-version py311 --select E,F,W,I,UP,B
 
-.PHONY: install test lint demo bench sample clean
+NBVAL := ORQ_NB_OFFLINE=1 $(PY) -m pytest --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg notebooks/
+
+.PHONY: install test lint demo bench sample notebooks clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -22,9 +24,18 @@ lint: install
 
 test: install lint
 	$(PY) -m pytest
+	$(NBVAL)
+	# Binder's pins must resolve together (pip's resolver, nothing installed).
+	$(PY) -m pip install --dry-run --ignore-installed --quiet -r binder/requirements.txt
 
 demo: install
-	$(PY) -m orq_nb.demo
+	@echo "orq_nb dashboard over the bundled sample: http://127.0.0.1:8866 (Ctrl-C stops it)"
+	$(VENV)/bin/voila --no-browser --Voila.ip=127.0.0.1 --port=8866 notebooks/dashboard.ipynb
+
+notebooks: install
+	for nb in notebooks/*.ipynb; do \
+		ORQ_NB_OFFLINE=1 $(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace $$nb || exit 1; \
+	done
 
 bench: install
 	$(PY) benchmarks/bench_load.py
@@ -35,4 +46,4 @@ sample: install
 	$(PY) -m orq_nb.synthetic
 
 clean:
-	rm -rf $(VENV) demo_output benchmarks/out
+	rm -rf $(VENV) test-artifacts

@@ -7,7 +7,9 @@ selection to the next cell.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import html
 import io
 import math
 
@@ -16,7 +18,6 @@ import numpy as np
 import pandas as pd
 import PIL.Image
 import traitlets
-from IPython.display import HTML, Image, clear_output, display
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import QuadMesh
 from matplotlib.figure import Figure
@@ -74,6 +75,11 @@ class TagFilter(widgets.VBox):
     def filtered(self) -> pd.DataFrame:
         """The sessions matching the current choice."""
         return self.df[self.mask]
+
+
+def _show(output: widgets.Output, data: dict) -> None:
+    """Replace what ``output`` shows, in one state update (no flicker, no stray cell output)."""
+    output.outputs = ({"output_type": "display_data", "data": data, "metadata": {}},)
 
 
 def _png(figure: Figure) -> bytes:
@@ -233,9 +239,10 @@ class SessionExplorer(widgets.VBox):
                                               color_by=self.color_by, max_points=self.max_points)
             figure.subplots_adjust(left=0.13, right=0.72, bottom=0.12)
             self.figure, self.png = figure, _png(figure)
-        with self.plot_output:
-            clear_output(wait=True)
-            display(Image(data=self.png, format="png"))
+        title = html.escape(self.axes.get_title(), quote=True)
+        image = base64.b64encode(self.png).decode("ascii")
+        _show(self.plot_output, {"text/html": f'<img alt="{title}" src="data:image/png;base64,{image}"/>',
+                                 "text/plain": self.axes.get_title()})
 
     def _render_table(self, rows: np.ndarray, cost: np.ndarray) -> None:
         best = np.arange(len(cost))
@@ -244,12 +251,12 @@ class SessionExplorer(widgets.VBox):
         top = rows[best[np.argsort(-cost[best], kind="stable")]]
         columns = ["id", "project_id", "tags", "total_cost", "duration_ms", "total_tokens", "started_at"]
         self.table = self.df.iloc[top, [self.df.columns.get_loc(c) for c in columns]].reset_index(drop=True)
-        html = self.table.to_html(index=False, na_rep="", formatters={
+        table = self.table.to_html(index=False, na_rep="", formatters={
             "total_cost": "${:,.4f}".format, "duration_ms": "{:,.0f}".format,
             "total_tokens": "{:,.0f}".format, "tags": ", ".join})
-        with self.table_output:
-            clear_output(wait=True)
-            display(HTML(f"<b>Most expensive matching sessions (top {self.top_n})</b>{html}"))
+        _show(self.table_output, {
+            "text/html": f"<b>Most expensive matching sessions (top {self.top_n})</b>{table}",
+            "text/plain": self.table.to_string(max_colwidth=30)})
 
 
 def explore(df: pd.DataFrame, **kwargs) -> SessionExplorer:

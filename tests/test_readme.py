@@ -20,7 +20,14 @@ def test_column_table_matches_the_schema_derived_columns():
 
 def test_readme_commands_exist_in_the_makefile():
     makefile = (ROOT / "Makefile").read_text()
-    for target in ("demo", "test", "bench"):
+    for target in ("demo", "test", "bench", "notebooks"):
         assert f"make {target}" in README
         assert re.search(rf"^{target}:", makefile, flags=re.M)
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_binder_badges_open_the_quickstart_and_the_dashboard():
+    assert "?labpath=notebooks%2F01_quickstart.ipynb" in README
+    assert "?urlpath=voila/render/notebooks/dashboard.ipynb" in README
+    for name in ("01_quickstart.ipynb", "dashboard.ipynb"):
+        assert (ROOT / "notebooks" / name).exists()
