@@ -20,7 +20,6 @@ from orq_nb.errors import (
     SessionsSkippedWarning,
     SessionValidationError,
     flatten_messages,
-    record_id,
 )
 from orq_nb.frame import Errors, check_errors, sessions_frame
 from orq_nb.progress import progress_bar
@@ -186,7 +185,7 @@ class OrqClient:
                 try:
                     loaded.append(_SCHEMA.load(record))
                 except ValidationError as error:
-                    bad.append(Reject(position, record_id(record), flatten_messages(error.messages), record))
+                    bad.append(Reject.from_error(position, record, error))
                 position += 1
             if bad and errors == "raise":
                 raise SessionValidationError(bad, len(records))

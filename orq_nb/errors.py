@@ -71,6 +71,11 @@ class Reject:
     errors: dict[str, list[str]]
     record: Any = field(repr=False)
 
+    @classmethod
+    def from_error(cls, position: int, record: Any, error: Any) -> Reject:
+        """The reject for ``record`` that marshmallow refused with ``error``."""
+        return cls(position, record_id(record), flatten_messages(error.messages), record)
+
     @property
     def reason(self) -> str:
         """All messages in one line, each prefixed with its field path."""

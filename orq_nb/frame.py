@@ -14,8 +14,6 @@ from orq_nb.errors import (
     Reject,
     SessionsSkippedWarning,
     SessionValidationError,
-    flatten_messages,
-    record_id,
 )
 from orq_nb.fastload import assemble, columnar, from_loaded
 from orq_nb.schemas import SessionSchema
@@ -91,8 +89,7 @@ def load_checked(
             loaded.append(_SCHEMA.load(record))
             rescued.append(positions[i])
         except ValidationError as error:
-            reasons = flatten_messages(error.messages)
-            rejects.append(Reject(int(positions[i]), record_id(record), reasons, record))
+            rejects.append(Reject.from_error(int(positions[i]), record, error))
     if loaded:
         extra = assemble(from_loaded(loaded))
         extra.index = np.array(rescued)
