@@ -25,17 +25,21 @@ _PLAIN = FuncFormatter(lambda value, _: f"{value:g}")
 def categories(df: pd.DataFrame, color_by: str, top: int = 8) -> pd.Series:
     """The legend group of each session: one of the ``top`` most common values, or "other".
 
-    For ``color_by="tag"`` a session goes under the most common of its tags;
-    sessions without tags form "(no tags)". For ``"project_id"``, sessions
-    without project form "(no project)".
+    For ``color_by="tag"`` a session goes under the most common of its tags,
+    leaving out tags that every session has (after filtering by a tag, it
+    would tell nothing); sessions without other tags form "(no tags)". For
+    ``"project_id"``, sessions without project form "(no project)".
     """
     if color_by == "tag":
         index = TagIndex.of(df)
-        head = index.matrix[:, :top]
-        has_head = head.any(axis=1)
-        names = np.array([*index.tags[:top], OTHER, NO_TAGS], dtype=object)
-        group = np.where(has_head, head.argmax(axis=1), np.where(index.matrix.any(axis=1), top, top + 1))
-        order = [*index.tags[:top], OTHER, NO_TAGS]
+        telling = np.flatnonzero(~index.matrix.all(axis=0)) if len(df) else np.arange(len(index.tags))
+        matrix, tags = index.matrix[:, telling], [index.tags[i] for i in telling]
+        head = matrix[:, :top]
+        names = np.array([*tags[:top], OTHER, NO_TAGS], dtype=object)
+        n_head = len(tags[:top])
+        rest = np.where(matrix.any(axis=1), n_head, n_head + 1)
+        group = np.where(head.any(axis=1), head.argmax(axis=1), rest)
+        order = [*tags[:top], OTHER, NO_TAGS]
         return pd.Series(pd.Categorical(names[group], categories=order), index=df.index)
     if color_by == "project_id":
         projects = df["project_id"]

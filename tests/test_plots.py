@@ -88,3 +88,11 @@ def test_plotly_backend_hovers_with_session_details(sample):
     assert len(trace.x) == 50 and "external id" in trace.hovertemplate
     assert trace.customdata[0][0] == sample["id"].iloc[0]
     assert fig.layout.xaxis.title.text == "duration (s)" and fig.layout.yaxis.type == "log"
+
+
+def test_a_tag_every_session_has_is_not_used_for_colour(sample):
+    voice = orq_nb.filter_sessions(sample, tags="voice")
+    groups = categories(voice, "tag", top=4)
+    assert "voice" not in groups.cat.categories
+    assert groups.value_counts().sum() == len(voice)
+    assert list(groups.cat.categories)[:4] == list(orq_nb.tag_counts(voice).drop("voice").index[:4])
