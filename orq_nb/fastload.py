@@ -22,6 +22,11 @@ from marshmallow import validate
 from orq_nb.columns import COLUMNS, DATETIME_DTYPE, TEXT_DTYPE, Column
 from orq_nb.fields import ISO_DATETIME
 
+try:  # the "fast" extra: build str columns straight in Arrow
+    import pyarrow as pa
+except ImportError:  # pragma: no cover - depends on the install
+    pa = None
+
 try:  # pandas' own reader of dict rows (what DataFrame(list_of_dicts) uses)
     from pandas._libs.lib import dicts_to_array
 except ImportError:  # pragma: no cover - depends on the pandas build
@@ -158,7 +163,7 @@ def _objects(values: Sequence, present: np.ndarray, flag: np.ndarray, keys: list
 
 def _kinds_ok(values: np.ndarray, given: np.ndarray, allowed: frozenset) -> np.ndarray:
     """Mask of given values whose type is in ``allowed``."""
-    if set(map(type, values[given])) <= allowed:
+    if set(map(type, values if given.all() else values[given])) <= allowed:
         return given
     return given & np.fromiter((type(v) in allowed for v in values), dtype=bool, count=len(values))
 
@@ -194,13 +199,21 @@ def parse_times(text: pd.Series, ok: np.ndarray, flag: np.ndarray):
     return stamps.astype(DATETIME_DTYPE).array
 
 
+def _strings_array(values: np.ndarray, ok: np.ndarray):
+    """A pandas str array of ``values`` where ``ok`` (str objects there), missing elsewhere."""
+    if not ok.all():
+        values = np.where(ok, values, None)
+    if pa is None:
+        return pd.array(values, dtype=TEXT_DTYPE)
+    return pd.array(pa.array(values, type=pa.large_string()), dtype=TEXT_DTYPE)
+
+
 def _text(values, ok, validators, flag):
-    values = np.where(ok, values, None)
     if validators:
         lengths = np.fromiter((len(v) if k else -1 for v, k in zip(values, ok, strict=True)),
                               dtype=np.int64, count=len(values))
         flag_lengths(lengths, ok, validators, flag)
-    return pd.array(values, dtype=TEXT_DTYPE)
+    return _strings_array(values, ok)
 
 
 def _floats(values: np.ndarray, flag: np.ndarray) -> np.ndarray:
@@ -239,7 +252,7 @@ def _strings(values, ok, validators, flag):
 
 
 def _datetime(values, ok, validators, flag):
-    return parse_times(pd.Series(np.where(ok, values, None), dtype=TEXT_DTYPE), ok, flag)
+    return parse_times(pd.Series(_strings_array(values, ok)), ok, flag)
 
 
 _CONVERT = {"text": _text, "number": _number, "strings": _strings, "datetime": _datetime}
