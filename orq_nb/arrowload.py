@@ -2,7 +2,8 @@
 
 A JSON array of sessions is rewritten in place to JSON lines (one session per
 line), parsed by ``pyarrow.json`` against a schema derived from the columns,
-and handed to the same checks as in-memory records. Anything this path is not
+and checked column by column with the rules :mod:`orq_nb.fastload` applies to
+in-memory records (its ``flag_lengths``, ``flag_numbers``, ``parse_times``). Anything this path is not
 sure of (a value of the wrong JSON type, duplicate keys, envelopes, an
 ambiguous null) makes it give up the file or flag the record, so that results
 never differ from the plain Python reader.
@@ -251,8 +252,7 @@ def _string_lists(array, flag: np.ndarray) -> np.ndarray:
     if items.null_count:
         holders = pc.list_parent_indices(array).to_numpy()[items.is_null().to_numpy(zero_copy_only=False)]
         flag[holders] = True
-    encoded = pc.dictionary_encode(items).combine_chunks() if isinstance(items, pa.ChunkedArray) \
-        else pc.dictionary_encode(items)
+    encoded = pc.dictionary_encode(items)
     shared = np.array(encoded.dictionary.to_pylist() + [None], dtype=object)
     codes = encoded.indices.fill_null(len(shared) - 1).to_numpy()
     flat = shared[codes].tolist()

@@ -33,7 +33,7 @@ except ImportError:  # pragma: no cover - depends on the pandas build
     dicts_to_array = None
 
 __all__ = [
-    "columnar", "check_levels", "assemble", "from_loaded", "gc_paused", "LEVEL_KEYS", "LEVEL_GROUPS",
+    "columnar", "assemble", "from_loaded", "gc_paused", "LEVEL_KEYS", "LEVEL_GROUPS",
     "VALIDATORS",
     "flag_lengths", "flag_numbers", "parse_times",
 ]
@@ -289,30 +289,21 @@ def columnar(records: list) -> tuple[dict[str, Any], np.ndarray]:
     """
     n = len(records)
     flag = np.zeros(n, dtype=bool)
-    with gc_paused():
-        top = _objects(records, np.ones(n, dtype=bool), flag, LEVEL_KEYS[()])
-        return check_levels({(): top}, flag), flag
-
-
-def check_levels(levels: dict[tuple, dict], flag: np.ndarray) -> dict[str, Any]:
-    """Resolve aliases and check every column, given the keys read at each level.
-
-    ``levels`` maps a path of parent aliases to ``{key: (values, missing)}``;
-    a nested level not given is read from the dicts of its parent.
-    """
     out: dict[str, Any] = {}
-    for column in COLUMNS:
-        level: tuple = ()
-        for aliases in column.parents:
-            inner = level + (aliases,)
-            values, missing = _resolve(levels[level], aliases, flag)
-            flag |= missing
-            if inner not in levels:
-                levels[inner] = _objects(values, ~missing, flag, LEVEL_KEYS[inner])
-            level = inner
-        values, missing = _resolve(levels[level], column.aliases, flag)
-        out[column.name] = _column(column, values, missing, flag)
-    return out
+    with gc_paused():
+        levels = {(): _objects(records, np.ones(n, dtype=bool), flag, LEVEL_KEYS[()])}
+        for column in COLUMNS:
+            level: tuple = ()
+            for aliases in column.parents:
+                inner = level + (aliases,)
+                if inner not in levels:
+                    values, missing = _resolve(levels[level], aliases, flag)
+                    flag |= missing
+                    levels[inner] = _objects(values, ~missing, flag, LEVEL_KEYS[inner])
+                level = inner
+            values, missing = _resolve(levels[level], column.aliases, flag)
+            out[column.name] = _column(column, values, missing, flag)
+    return out, flag
 
 
 def assemble(values: dict[str, Any], keep: np.ndarray | None = None) -> pd.DataFrame:

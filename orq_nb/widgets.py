@@ -159,8 +159,8 @@ class SessionExplorer(widgets.VBox):
         self._project_codes, projects = pd.factorize(df["project_id"])
         counts = np.bincount(self._project_codes + 1, minlength=len(projects) + 1)
         self.tag_filter = TagFilter(df)
-        options = [(f"{p} ({counts[i + 1]:,})", p) for i, p in enumerate(projects)]
-        options.sort(key=lambda o: -counts[list(projects).index(o[1]) + 1])
+        by_size = np.argsort(-counts[1:], kind="stable")
+        options = [(f"{projects[i]} ({counts[i + 1]:,})", projects[i]) for i in by_size]
         if counts[0]:
             options.append((f"{NO_PROJECT} ({counts[0]:,})", NO_PROJECT))
         self._projects = list(projects)
