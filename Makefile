@@ -14,13 +14,14 @@ $(PY):
 	$(PY) -m pip install --quiet --upgrade pip
 
 $(STAMP): setup.cfg pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -e ".[test,fast]"
+	$(PY) -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
 install: $(STAMP)
 
 lint: install
 	$(RUFF) orq_nb tests benchmarks
+	$(VENV)/bin/lint-imports
 
 test: install lint
 	$(PY) -m pytest
@@ -43,7 +44,7 @@ bench: install
 	$(PY) benchmarks/bench_explore.py
 
 sample: install
-	$(PY) -m orq_nb.synthetic
+	$(PY) -m orq_nb.testing.synthetic
 
 clean:
 	rm -rf $(VENV) test-artifacts

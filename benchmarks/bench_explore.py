@@ -43,8 +43,8 @@ def main() -> int:
     args = parser.parse_args()
 
     import orq_nb
-    from orq_nb.synthetic import generate_sessions
-    from orq_nb.widgets import SessionExplorer
+    from orq_nb.explore.widgets import SessionExplorer
+    from orq_nb.testing.synthetic import generate_sessions
 
     print(f"building {args.n:,} sessions ...", flush=True)
     df = orq_nb.sessions_frame(generate_sessions(args.n, seed=3))

@@ -27,8 +27,8 @@ def main() -> int:
     import orq_ai_sdk
 
     import orq_nb
-    from orq_nb.synthetic import generate_sessions
     from orq_nb.testing import FakeOrqServer
+    from orq_nb.testing.synthetic import generate_sessions
 
     records = generate_sessions(args.n, seed=5)
     with FakeOrqServer(records, latency=args.latency) as fake:

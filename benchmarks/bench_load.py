@@ -89,7 +89,7 @@ def main() -> int:
         return 0
 
     import orq_nb
-    from orq_nb.synthetic import generate_sessions
+    from orq_nb.testing.synthetic import generate_sessions
 
     n = args.n
     print(f"generating {n:,} session records (30% in Node SDK form) ...", flush=True)

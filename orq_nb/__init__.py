@@ -1,25 +1,34 @@
-"""orq_nb: orq.ai sessions as typed pandas DataFrames, for Jupyter."""
+"""orq_nb: orq.ai sessions as typed pandas DataFrames, for Jupyter.
 
-from orq_nb.api_errors import OrqAPIError, OrqAuthError, OrqError, OrqNotFoundError, OrqRateLimitError
-from orq_nb.client import FetchWarning, OrqClient
-from orq_nb.columns import COLUMN_NAMES, DTYPES
-from orq_nb.errors import (
+The layers, bottom up: ``load`` (schemas, the Arrow pipeline, readers),
+``analysis`` (filters, summaries), ``api`` (the orq.ai client), ``explore``
+(plots, widgets), ``testing`` (fake server, synthetic data). This module only
+re-exports the public names.
+"""
+
+from orq_nb.analysis import cost_by_tag, daily_summary, explode_tags, filter_sessions, tag_counts
+from orq_nb.api import FetchWarning, OrqAPIError, OrqAuthError, OrqClient, OrqNotFoundError, OrqRateLimitError
+from orq_nb.errors import OrqError, OrqWarning
+from orq_nb.explore import SessionExplorer, TagFilter, explore, plot_duration_vs_cost
+from orq_nb.load import (
+    COLUMN_NAMES,
+    DTYPES,
+    BillingSchema,
     DuplicateSessionsWarning,
     Reject,
     Rejects,
     SessionFileError,
+    SessionListSchema,
+    SessionSchema,
     SessionsSkippedWarning,
     SessionValidationError,
+    UsageSchema,
+    load_sample,
+    read_sessions,
+    sessions_frame,
 )
-from orq_nb.filters import cost_by_tag, daily_summary, explode_tags, filter_sessions, tag_counts
-from orq_nb.frame import sessions_frame
-from orq_nb.plots import plot_duration_vs_cost
-from orq_nb.readers import read_sessions
-from orq_nb.sample import load_sample
-from orq_nb.schemas import BillingSchema, SessionListSchema, SessionSchema, UsageSchema
-from orq_nb.widgets import SessionExplorer, TagFilter, explore
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "COLUMN_NAMES",
@@ -33,6 +42,7 @@ __all__ = [
     "OrqError",
     "OrqNotFoundError",
     "OrqRateLimitError",
+    "OrqWarning",
     "Reject",
     "Rejects",
     "SessionFileError",

@@ -1,0 +1,68 @@
+"""Filters over a sessions DataFrame: pure functions, tag matching vectorised by :class:`TagIndex`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from orq_nb.analysis.tags import TagIndex
+from orq_nb.load.times import utc_timestamp
+
+__all__ = ["filter_sessions"]
+
+
+def filter_sessions(
+    df: pd.DataFrame,
+    tags: Iterable[str] | str | None = None,
+    match: Literal["any", "all"] = "any",
+    exclude_tags: Iterable[str] | str | None = None,
+    projects: Iterable[str | None] | str | None = None,
+    start: Any = None,
+    end: Any = None,
+    index: TagIndex | None = None,
+) -> pd.DataFrame:
+    """Return the sessions that match every criterion given.
+
+    Parameters
+    ----------
+    df : DataFrame
+        A sessions frame.
+    tags : str or list of str, optional
+        Keep sessions with any of these tags (``match="any"``) or all of them.
+    match : {"any", "all"}, default "any"
+    exclude_tags : str or list of str, optional
+        Drop sessions with any of these tags.
+    projects : str or list, optional
+        Keep these project ids; ``None`` in the list keeps sessions without one.
+    start, end : datetime, Timestamp or ISO string, optional
+        ``started_at`` window, start inclusive, end exclusive (naive means UTC).
+    index : TagIndex, optional
+        A prebuilt index of ``df``; by default one is built once per frame.
+
+    Returns
+    -------
+    DataFrame
+        The matching rows of ``df``, in order.
+    """
+    if match not in ("any", "all"):
+        raise ValueError(f"match must be 'any' or 'all', not {match!r}")
+    tags = [tags] if isinstance(tags, str) else tags
+    exclude_tags = [exclude_tags] if isinstance(exclude_tags, str) else exclude_tags
+    keep = np.ones(len(df), dtype=bool)
+    if tags or exclude_tags:
+        keep &= (index or TagIndex.of(df)).mask(tags, match, exclude_tags)
+    if projects is not None:
+        projects = [projects] if isinstance(projects, str) else list(projects)
+        named = [p for p in projects if p is not None]
+        picked = df["project_id"].isin(named).to_numpy()
+        if len(named) < len(projects):
+            picked = picked | df["project_id"].isna().to_numpy()
+        keep &= picked
+    if start is not None:
+        keep &= (df["started_at"] >= utc_timestamp(start)).to_numpy(dtype=bool, na_value=False)
+    if end is not None:
+        keep &= (df["started_at"] < utc_timestamp(end)).to_numpy(dtype=bool, na_value=False)
+    return df[keep]

@@ -1,0 +1,340 @@
+"""``OrqClient``: the orq.ai sessions API from a notebook, fast and without loss."""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+from urllib.parse import quote
+
+import pandas as pd
+from marshmallow import ValidationError
+
+from orq_nb.api.bodies import filters_body, update_body
+from orq_nb.api.errors import FetchWarning, OrqAPIError, OrqAuthError, OrqNotFoundError
+from orq_nb.api.progress import progress_bar
+from orq_nb.api.transport import RetryPolicy, Transport
+from orq_nb.errors import warn_user
+from orq_nb.load.errors import (
+    DuplicateSessionsWarning,
+    Reject,
+    SessionsSkippedWarning,
+    SessionValidationError,
+    flatten_messages,
+)
+from orq_nb.load.frame import Errors, check_errors, sessions_frame
+from orq_nb.load.schemas import SessionSchema
+
+__all__ = ["OrqClient", "FetchWarning", "DEFAULT_BASE_URL"]
+
+DEFAULT_BASE_URL = "https://my.orq.ai"
+_SCHEMA = SessionSchema()
+
+
+def _page_records(answer: Any, page: int) -> tuple[list, bool]:
+    if not (isinstance(answer, dict) and isinstance(answer.get("data"), list)):
+        raise OrqAPIError(200, f"page {page} is not a list page: {str(answer)[:200]!r}")
+    return answer["data"], bool(answer.get("has_more", answer.get("hasMore", False)))
+
+
+def _wants_more(pages: dict[int, list], max_records: int | None) -> bool:
+    return max_records is None or sum(map(len, pages.values())) < max_records
+
+
+class OrqClient:
+    """A client for the orq.ai sessions (threads) API.
+
+    Parameters
+    ----------
+    api_key : str, optional
+        Defaults to the ``ORQ_API_KEY`` environment variable. Never printed.
+    base_url : str, optional
+        Defaults to ``ORQ_BASE_URL``, then ``https://my.orq.ai``. Plain
+        ``http://`` is refused except to loopback.
+    timeout : float or (connect, read) tuple, default (5, 30)
+        Seconds, per request.
+    max_retries : int, default 4
+        Retries of 429, 500, 502, 503, 504 and failed connections, with
+        exponential backoff and jitter, honouring ``Retry-After``.
+    retry_deadline : float, default 60
+        Seconds a request may spend retrying, waits included.
+    page_size : int, default 100
+        Sessions per page (the API's maximum is not documented).
+    max_workers : int, default 8
+        Pages fetched at once; the connection pool is sized to match.
+    backoff : float, default 0.5
+        First wait between retries, in seconds; each next one is 1.5 times
+        longer (at most 30 s), with +-25% jitter.
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        timeout: float | tuple[float, float] = (5, 30),
+        max_retries: int = 4,
+        retry_deadline: float = 60.0,
+        page_size: int = 100,
+        max_workers: int = 8,
+        backoff: float = 0.5,
+    ) -> None:
+        key = api_key or os.environ.get("ORQ_API_KEY")
+        if not key:
+            raise OrqAuthError(401, "no API key: pass api_key= or set ORQ_API_KEY")
+        if page_size < 1 or max_workers < 1:
+            raise ValueError("page_size and max_workers must be at least 1")
+        url = base_url or os.environ.get("ORQ_BASE_URL") or DEFAULT_BASE_URL
+        retry = RetryPolicy(max_retries=max_retries, initial=backoff, max_elapsed=retry_deadline)
+        self._http = Transport(key, url, timeout, retry, pool_size=max_workers)
+        self.page_size, self.max_workers = page_size, max_workers
+
+    def __repr__(self) -> str:
+        return (f"OrqClient(base_url={self._http.base_url!r}, page_size={self.page_size}, "
+                f"max_workers={self.max_workers}, api_key='***')")
+
+    def __enter__(self) -> OrqClient:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the pooled connections."""
+        self._http.close()
+
+    @property
+    def requests_sent(self) -> int:
+        """HTTP requests sent so far, retries included."""
+        return self._http.requests_sent
+
+    # -- single calls ---------------------------------------------------------
+    def count_sessions(self, **filters: Any) -> int:
+        """Count the sessions matching the filters of :meth:`query_sessions`."""
+        return self._count(filters_body(**filters))
+
+    def _count(self, filters: dict) -> int:
+        answer = self._http.request("POST", "/v2/sessions/count", {"filters": filters})
+        if not isinstance(answer, dict) or not isinstance(answer.get("count"), int):
+            raise OrqAPIError(200, f"count answer has no integer 'count': {str(answer)[:200]!r}")
+        return answer["count"]
+
+    def session_tags(self) -> list[str]:
+        """Every tag used by any session."""
+        answer = self._http.request("GET", "/v2/sessions/tags")
+        if not isinstance(answer, list):
+            raise OrqAPIError(200, f"tags answer is not a list: {str(answer)[:200]!r}")
+        return answer
+
+    def _one(self, method: str, session_id: str, body: Any = None, ok: tuple = (200,)) -> Any:
+        path = "/v2/sessions/" + quote(str(session_id), safe="")
+        try:
+            return self._http.request(method, path, body, ok=ok)
+        except OrqNotFoundError as error:
+            raise OrqNotFoundError(404, f"session {session_id!r} not found ({error.message})",
+                                   method, path) from None
+
+    def _validated(self, answer: Any) -> dict:
+        try:
+            return _SCHEMA.load(answer)
+        except ValidationError as error:
+            reasons = "; ".join(f"{k}: {' '.join(v)}" for k, v in flatten_messages(error.messages).items())
+            raise OrqAPIError(200, f"the session returned is invalid: {reasons}") from None
+
+    def get_session(self, session_id: str) -> dict:
+        """One session, validated and loaded by :class:`~orq_nb.SessionSchema`."""
+        return self._validated(self._one("GET", session_id))
+
+    def update_session(self, session_id: str, **fields: Any) -> dict:
+        """Change fields of a session; return the updated session, validated.
+
+        Fields are named as the DataFrame's columns (``tags``, ``title``,
+        ``duration_ms``, ``project_id``...), plus ``clear_tags`` and
+        ``clear_contact_ids``.
+        """
+        return self._validated(self._one("PATCH", session_id, update_body(fields)))
+
+    def delete_session(self, session_id: str) -> None:
+        """Delete a session."""
+        self._one("DELETE", session_id, ok=(200, 204))
+
+    # -- paging ---------------------------------------------------------------
+    def _page(self, filters: dict, page: int) -> tuple[list, bool]:
+        body = {"filters": filters, "limit": self.page_size, "page": page}
+        return _page_records(self._http.request("POST", "/v2/sessions/query", body), page)
+
+    def iter_sessions(self, *, errors: Errors = "raise", rejects: list | None = None,
+                      **filters: Any) -> Iterator[list[dict]]:
+        """Yield each page's sessions, validated, walking pages until ``has_more`` is false.
+
+        Takes the filters of :meth:`query_sessions`; ``errors`` and ``rejects``
+        work as in :func:`~orq_nb.sessions_frame`, per page.
+        """
+        check_errors(errors)
+        body, page, position = filters_body(**filters), 1, 0
+        while True:
+            records, more = self._page(body, page)
+            loaded, bad = [], []
+            for record in records:
+                try:
+                    loaded.append(_SCHEMA.load(record))
+                except ValidationError as error:
+                    bad.append(Reject.from_error(position, record, error))
+                position += 1
+            if bad and errors == "raise":
+                raise SessionValidationError(bad, len(records))
+            if bad:
+                if rejects is not None:
+                    rejects.extend(bad)
+                warn_user(SessionsSkippedWarning(bad, len(records)))
+            yield loaded
+            if not more or not records:
+                return
+            page += 1
+
+    def query_sessions(
+        self,
+        interval: str | None = None,
+        project_id: str | None = None,
+        tags: Iterable[str] | str | None = None,
+        start: Any = None,
+        end: Any = None,
+        kind: str | None = None,
+        client: str | None = None,
+        repo: str | None = None,
+        max_records: int | None = None,
+        progress: bool | None = None,
+        errors: Errors = "raise",
+        rejects: list | None = None,
+    ) -> pd.DataFrame:
+        """Fetch every matching session into a typed DataFrame.
+
+        Counts first, then fetches the pages concurrently and assembles them in
+        page order; when the count is unavailable it walks ``has_more``.
+        Duplicate ids across pages are dropped; a total that differs from the
+        count, or a fetch stopped by ``max_records``, is warned about
+        (:class:`FetchWarning`) and recorded in ``df.attrs["orq_nb"]``.
+
+        Parameters
+        ----------
+        interval : str, optional
+            ``"last_7_days"``, ``"all_time"``... or the API's
+            ``SESSION_INTERVAL_*`` names. Default: all time, or the
+            ``start``/``end`` window when given.
+        project_id, client, repo : str, optional
+            Exact matches.
+        tags : str or list of str, optional
+            Sessions with any of these tags (as the API filters them).
+        start, end : datetime, Timestamp or ISO string, optional
+            A custom window, sent as Unix milliseconds. Naive means UTC.
+        kind : {"conversation", "coding_agent"}, optional
+        max_records : int, optional
+            Stop after this many sessions.
+        progress : bool, optional
+            A progress bar of pages (``tqdm``); default: on for several pages.
+        errors, rejects
+            As in :func:`~orq_nb.sessions_frame`.
+
+        Returns
+        -------
+        DataFrame
+        """
+        check_errors(errors)
+        body = filters_body(interval, project_id, tags, start, end, kind, client, repo)
+        if max_records is not None and max_records < 0:
+            raise ValueError("max_records must not be negative")
+        try:
+            total = self._count(body)
+        except OrqAuthError:
+            raise
+        except OrqAPIError:
+            total = None
+        records, more = self._fetch(body, total, max_records, progress)
+        capped = max_records is not None and (len(records) > max_records or more)
+        records = records[:max_records] if max_records is not None else records
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", DuplicateSessionsWarning)
+            frame = sessions_frame(records, errors=errors, rejects=rejects)
+        rejected = 0
+        for warning in caught:
+            if issubclass(warning.category, SessionsSkippedWarning):
+                rejected += len(warning.message.rejects)
+            if not issubclass(warning.category, DuplicateSessionsWarning):
+                warn_user(warning.message)
+        info = {"count": total, "records": len(records), "sessions": len(frame), "rejected": rejected,
+                "capped": capped}
+        if capped:
+            warn_user(FetchWarning(
+                f"stopped at max_records={max_records:,}; "
+                + (f"{total:,} sessions match" if total is not None else "more sessions match")))
+        elif total is not None and len(frame) + rejected != total:
+            warn_user(FetchWarning(
+                f"the API counted {total:,} sessions but the pages held {len(records):,} records "
+                f"for {len(frame) + rejected:,} distinct sessions (did the data change during the fetch?)"))
+        frame.attrs["orq_nb"] = info
+        return frame
+
+    def _fetch(self, body: dict, total: int | None, max_records: int | None,
+               progress: bool | None) -> tuple[list, bool]:
+        """All records of the query, in page order; and whether more remained."""
+        wanted = total if max_records is None or total is None else min(total, max_records)
+        n_pages = max(1, math.ceil(wanted / self.page_size)) if wanted is not None else 1
+        pages: dict[int, list] = {}
+        with progress_bar(progress, n_pages, "pages") as bar, \
+                ThreadPoolExecutor(self.max_workers, thread_name_prefix="orq_nb") as pool:
+            for page, answer in enumerate(pool.map(lambda p: self._page(body, p), range(1, n_pages + 1)), 1):
+                pages[page], more = answer
+                bar.update(1)
+            # The last page says whether sessions were added since counting: keep walking.
+            while more and pages[page] and _wants_more(pages, max_records):
+                page += 1
+                pages[page], more = self._page(body, page)
+                bar.update(1)
+        return [r for p in sorted(pages) for r in pages[p]], more
+
+    # -- bulk relabelling ------------------------------------------------------
+    def tag_sessions(self, ids_or_frame: Iterable[str] | pd.DataFrame, add: Iterable[str] = (),
+                     remove: Iterable[str] = (), progress: bool | None = None) -> pd.DataFrame:
+        """Add and remove tags on many sessions, concurrently; report each one.
+
+        Each session is read, its tags changed (``remove`` first, then ``add``,
+        keeping order and dropping repeats) and written back when they differ.
+        One failure does not stop the others.
+
+        Returns
+        -------
+        DataFrame
+            One row per session: ``id``, ``ok``, ``changed``, ``tags_before``,
+            ``tags_after``, ``error``.
+        """
+        ids = list(ids_or_frame["id"] if isinstance(ids_or_frame, pd.DataFrame) else ids_or_frame)
+        add, remove = [str(t) for t in ([add] if isinstance(add, str) else add)], \
+            {str(t) for t in ([remove] if isinstance(remove, str) else remove)}
+
+        def relabel(session_id: str) -> dict:
+            row = {"id": session_id, "ok": False, "changed": False, "tags_before": None,
+                   "tags_after": None, "error": None}
+            try:
+                before = self.get_session(session_id)["tags"]
+                after = list(dict.fromkeys([t for t in before if t not in remove] + add))
+                row["tags_before"], row["tags_after"] = before, after
+                if after != before:
+                    fields = {"tags": after} if after else {"clear_tags": True}
+                    row["tags_after"] = self.update_session(session_id, **fields)["tags"]
+                    row["changed"] = True
+                row["ok"] = True
+            except (OrqAPIError, ValueError) as error:
+                row["error"] = str(error)
+            return row
+
+        with progress_bar(progress, len(ids), "sessions") as bar, \
+                ThreadPoolExecutor(self.max_workers, thread_name_prefix="orq_nb") as pool:
+            rows = []
+            for row in pool.map(relabel, ids):
+                rows.append(row)
+                bar.update(1)
+        report = pd.DataFrame(rows, columns=["id", "ok", "changed", "tags_before", "tags_after", "error"])
+        return report.astype({"id": "str", "ok": bool, "changed": bool})
+

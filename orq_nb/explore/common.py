@@ -1,0 +1,80 @@
+"""What both duration-vs-cost backends share: legend groups, highlights, density grids."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from orq_nb.analysis.tags import TagIndex
+
+__all__ = ["categories", "highlighted", "density_edges", "density_counts", "MAX_POINTS"]
+
+#: Above this many sessions the plot shows density instead of points.
+MAX_POINTS = 50_000
+OTHER, NO_TAGS, NO_PROJECT = "other", "(no tags)", "(no project)"
+_BINS = (90, 60)
+
+
+def categories(df: pd.DataFrame, color_by: str, top: int = 8) -> pd.Series:
+    """The legend group of each session: one of the ``top`` most common values, or "other".
+
+    For ``color_by="tag"`` a session goes under the most common of its tags,
+    leaving out tags that every session has (after filtering by a tag, it
+    would tell nothing); sessions without other tags form "(no tags)". For
+    ``"project_id"``, sessions without project form "(no project)".
+    """
+    if color_by == "tag":
+        index = TagIndex.of(df)
+        telling = np.flatnonzero(~index.matrix.all(axis=0)) if len(df) else np.arange(len(index.tags))
+        matrix, tags = index.matrix[:, telling], [index.tags[i] for i in telling]
+        head = matrix[:, :top]
+        names = np.array([*tags[:top], OTHER, NO_TAGS], dtype=object)
+        n_head = len(tags[:top])
+        rest = np.where(matrix.any(axis=1), n_head, n_head + 1)
+        group = np.where(head.any(axis=1), head.argmax(axis=1), rest)
+        order = [*tags[:top], OTHER, NO_TAGS]
+        return pd.Series(pd.Categorical(names[group], categories=order), index=df.index)
+    if color_by == "project_id":
+        projects = df["project_id"]
+        common = list(projects.value_counts().index[:top])
+        named = projects.where(projects.isin(common), OTHER).fillna(NO_PROJECT)
+        named[projects.isna().to_numpy()] = NO_PROJECT
+        return pd.Series(pd.Categorical(named, categories=[*common, OTHER, NO_PROJECT]), index=df.index)
+    raise ValueError(f"color_by must be 'tag', 'project_id' or None, not {color_by!r}")
+
+
+def _edges(values: np.ndarray, log: bool, bins: int) -> np.ndarray:
+    lo, hi = float(values.min()), float(values.max())
+    if log:
+        lo, hi = np.log10(lo), np.log10(hi)
+    if hi <= lo:
+        lo, hi = lo - 0.5, hi + 0.5
+    edges = np.linspace(lo, hi, bins + 1)
+    return 10**edges if log else edges
+
+
+def density_edges(x: np.ndarray, y: np.ndarray, logx: bool = True, logy: bool = True) -> tuple:
+    """Cell edges covering ``x`` and ``y`` (log-spaced where the axis is log)."""
+    return _edges(x, logx, _BINS[0]), _edges(y, logy, _BINS[1])
+
+
+def density_counts(x: np.ndarray, y: np.ndarray, xe: np.ndarray, ye: np.ndarray,
+                   logx: bool = True, logy: bool = True) -> np.ndarray:
+    """Sessions per cell of the grid ``xe`` x ``ye``, by bincount: fast for millions."""
+    fx = np.log10(x) if logx else x
+    fy = np.log10(y) if logy else y
+    bx = np.log10(xe) if logx else xe
+    by = np.log10(ye) if logy else ye
+    nx, ny = len(xe) - 1, len(ye) - 1
+    ix = np.clip(((fx - bx[0]) / (bx[-1] - bx[0]) * nx).astype(np.int64), 0, nx - 1)
+    iy = np.clip(((fy - by[0]) / (by[-1] - by[0]) * ny).astype(np.int64), 0, ny - 1)
+    return np.bincount(ix * ny + iy, minlength=nx * ny).reshape(nx, ny)
+
+
+def highlighted(df: pd.DataFrame, highlight: Iterable[str] | pd.Series) -> np.ndarray:
+    """Boolean mask of the sessions to highlight: ids, or a boolean Series on ``df``."""
+    if isinstance(highlight, pd.Series) and highlight.dtype == bool:
+        return highlight.reindex(df.index, fill_value=False).to_numpy()
+    return df["id"].isin(list(highlight)).to_numpy()

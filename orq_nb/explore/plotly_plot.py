@@ -1,0 +1,62 @@
+"""The duration-vs-cost plot as an interactive plotly figure (extra ``orq_nb[plotly]``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from orq_nb.explore.common import categories, highlighted
+
+_HOVER = ("id %{customdata[0]}<br>external id %{customdata[1]}<br>title %{customdata[2]}"
+          "<br>tags %{customdata[3]}<br>cost $%{y:.5f}<br>duration %{x:.1f} s<extra>%{fullData.name}</extra>")
+
+
+def plotly_duration_vs_cost(df: pd.DataFrame, color_by: str | None, logx: bool, logy: bool,
+                            highlight: Iterable[str] | pd.Series | None, top: int, max_points: int) -> Any:
+    """See :func:`orq_nb.plot_duration_vs_cost` with ``backend="plotly"``."""
+    try:
+        import plotly.graph_objects as go
+    except ImportError:
+        raise ImportError("backend='plotly' needs plotly: pip install orq_nb[plotly]") from None
+    shown = np.ones(len(df), dtype=bool)
+    if logx:
+        shown &= (df["duration_ms"] > 0).to_numpy()
+    if logy:
+        shown &= (df["total_cost"] > 0).to_numpy()
+    data = df[shown]
+    note = f"; {int((~shown).sum()):,} with zero duration or cost not shown" if (~shown).any() else ""
+    if len(data) > max_points:
+        note += f"; a sample of {max_points:,} of {len(data):,} drawn"
+        data = data.sample(max_points, random_state=0)
+    custom = np.stack([
+        data["id"].astype(object).to_numpy(), data["external_id"].astype(object).to_numpy(),
+        data["title"].fillna("").astype(object).to_numpy(),
+        np.array([", ".join(t) for t in data["tags"]], dtype=object),
+    ], axis=-1) if len(data) else np.empty((0, 4), dtype=object)
+    x, y = data["duration_ms"].to_numpy() / 1000, data["total_cost"].to_numpy()
+    fig = go.Figure()
+    if color_by:
+        groups = categories(data, color_by, top)
+        for name in groups.cat.categories:
+            on = (groups == name).to_numpy()
+            if on.any():
+                fig.add_trace(go.Scattergl(
+                    x=x[on], y=y[on], mode="markers", name=f"{name} ({on.sum():,})", customdata=custom[on],
+                    hovertemplate=_HOVER, marker={"size": 5, "opacity": 0.6}))
+    else:
+        fig.add_trace(go.Scattergl(x=x, y=y, mode="markers", name="sessions", customdata=custom,
+                                   hovertemplate=_HOVER, marker={"size": 5, "opacity": 0.6}))
+    if highlight is not None and len(data):
+        picked = highlighted(data, highlight)
+        fig.add_trace(go.Scattergl(x=x[picked], y=y[picked], mode="markers", name="highlighted",
+                                   customdata=custom[picked], hovertemplate=_HOVER,
+                                   marker={"size": 11, "color": "rgba(0,0,0,0)",
+                                           "line": {"color": "crimson", "width": 1.5}}))
+    title = f"Duration vs cost: {len(data):,} sessions{note}" if len(data) else "Duration vs cost: none"
+    fig.update_layout(title=title, legend_title_text=(color_by or "").replace("_", " "),
+                      xaxis={"title": "duration (s)", "type": "log" if logx else "linear"},
+                      yaxis={"title": "total cost (USD)", "type": "log" if logy else "linear"})
+    return fig

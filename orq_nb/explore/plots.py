@@ -1,0 +1,128 @@
+"""Duration against cost: one scatter an analyst reads first, fast at any size."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.colors import LogNorm
+from matplotlib.ticker import FuncFormatter, NullLocator
+
+from orq_nb.explore.common import MAX_POINTS, categories, density_counts, density_edges, highlighted
+
+__all__ = ["plot_duration_vs_cost"]
+
+_PLAIN = FuncFormatter(lambda value, _: f"{value:g}")
+
+
+def plot_duration_vs_cost(
+    df: pd.DataFrame,
+    ax: Axes | None = None,
+    color_by: Literal["tag", "project_id"] | None = "tag",
+    logx: bool = True,
+    logy: bool = True,
+    highlight: Iterable[str] | pd.Series | None = None,
+    top: int = 8,
+    max_points: int = MAX_POINTS,
+    backend: Literal["matplotlib", "plotly"] = "matplotlib",
+) -> Any:
+    """Scatter of session duration (seconds) against total cost (USD).
+
+    Parameters
+    ----------
+    df : DataFrame
+        Sessions; needs ``duration_ms`` and ``total_cost`` (plus ``tags`` or
+        ``project_id`` to colour by, ``id`` to highlight).
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure by default.
+    color_by : {"tag", "project_id", None}, default "tag"
+        Colour by the ``top`` most common values, the rest as "other"
+        (see :func:`categories`).
+    logx, logy : bool, default True
+        Log axes; sessions with a zero duration or cost cannot be placed on
+        them, and the title says how many were left out.
+    highlight : ids or boolean Series, optional
+        Sessions drawn on top, circled.
+    max_points : int, default 50,000
+        Above this many sessions, draw their density (counts on a grid)
+        instead of points, and say so in the title.
+    backend : {"matplotlib", "plotly"}
+        ``"plotly"`` (extra ``orq_nb[plotly]``) returns an interactive figure
+        whose hover shows id, external_id, title, tags, cost and duration.
+
+    Returns
+    -------
+    matplotlib Axes, or a plotly Figure
+    """
+    if backend == "plotly":
+        from orq_nb.explore.plotly_plot import plotly_duration_vs_cost
+
+        return plotly_duration_vs_cost(df, color_by, logx, logy, highlight, top, max_points)
+    if ax is None:
+        import matplotlib.pyplot as plt  # a pyplot figure, so that notebooks show it
+
+        ax = plt.figure(figsize=(7.5, 4.8)).add_subplot()
+    x = df["duration_ms"].to_numpy(dtype=float) / 1000
+    y = df["total_cost"].to_numpy(dtype=float)
+    shown = np.ones(len(x), dtype=bool)
+    if logx:
+        shown &= x > 0
+    if logy:
+        shown &= y > 0
+    hidden = int(len(x) - shown.sum())
+    ax.set_xlabel("duration (s)")
+    ax.set_ylabel("total cost (USD)")
+    ax.set_xscale("log" if logx else "linear")
+    ax.set_yscale("log" if logy else "linear")
+    # Minor log ticks and math-text labels cost most of a redraw: plain numbers read better anyway.
+    for axis, log in ((ax.xaxis, logx), (ax.yaxis, logy)):
+        axis.set_minor_locator(NullLocator())
+        if log:
+            axis.set_major_formatter(_PLAIN)
+    note = f"; {hidden:,} with zero duration or cost not shown" if hidden else ""
+    if not shown.any():
+        ax.text(0.5, 0.5, "No sessions match", transform=ax.transAxes, ha="center", va="center",
+                fontsize=13, color="0.4")
+        ax.set_title(f"Duration vs cost: no sessions to show{note}", y=1.01)
+        return ax
+    x, y = x[shown], y[shown]
+    if len(x) > max_points:
+        xe, ye = density_edges(x, y, logx, logy)
+        counts = density_counts(x, y, xe, ye, logx, logy)
+        mesh = ax.pcolormesh(xe, ye, np.ma.masked_equal(counts.T, 0), norm=LogNorm(), cmap="viridis")
+        bar = ax.figure.colorbar(mesh, ax=ax, label="sessions per cell")
+        bar.ax.yaxis.set_minor_locator(NullLocator())
+        bar.ax.yaxis.set_major_formatter(_PLAIN)
+        ax.set_title(f"Duration vs cost: {len(x):,} sessions, shown as density{note}", y=1.01)
+    else:
+        groups = categories(df, color_by, top)[shown] if color_by else None
+        if groups is None:
+            ax.scatter(x, y, s=8, alpha=0.5, linewidths=0, rasterized=len(x) > 5000)
+        else:
+            palette = _palette(len(groups.cat.categories))
+            codes = groups.cat.codes.to_numpy()
+            for i, name in enumerate(groups.cat.categories):
+                on = codes == i
+                if on.any():
+                    ax.scatter(x[on], y[on], s=8, alpha=0.6, linewidths=0, color=palette[i],
+                               label=f"{name} ({on.sum():,})", rasterized=len(x) > 5000)
+            ax.legend(title=color_by.replace("_", " "), fontsize="small", markerscale=2, frameon=False,
+                      loc="center left", bbox_to_anchor=(1.0, 0.5))
+        ax.set_title(f"Duration vs cost: {len(x):,} sessions{note}", y=1.01)
+    if highlight is not None:
+        picked = highlighted(df, highlight)[shown]
+        if picked.any():
+            ax.scatter(x[picked], y[picked], s=60, facecolors="none", edgecolors="crimson", linewidths=1.2,
+                       label=f"highlighted ({picked.sum():,})", zorder=3)
+    return ax
+
+
+def _palette(n: int) -> list:
+    import matplotlib
+
+    colours = [c for i, c in enumerate(matplotlib.colormaps["tab10"].colors) if i != 7]  # 7 is grey
+    grey, light = (0.55, 0.55, 0.55), (0.8, 0.8, 0.8)
+    return (colours * (n // len(colours) + 1))[: max(n - 2, 0)] + [grey, light]

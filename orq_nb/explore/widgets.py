@@ -1,0 +1,267 @@
+"""Jupyter widgets that only wire values to :mod:`orq_nb.analysis.filters` and :mod:`orq_nb.explore.plots`.
+
+Every re-render goes through an ``Output`` widget, so the widgets work in
+JupyterLab, Notebook 7, VS Code and Voila; ``.filtered`` hands the current
+selection to the next cell.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import html
+import io
+import math
+
+import ipywidgets as widgets
+import numpy as np
+import pandas as pd
+import PIL.Image
+import traitlets
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import QuadMesh
+from matplotlib.figure import Figure
+
+from orq_nb.analysis.tags import TagIndex
+from orq_nb.explore.common import density_counts, density_edges
+from orq_nb.explore.plots import plot_duration_vs_cost
+
+__all__ = ["TagFilter", "SessionExplorer", "explore", "summary_text"]
+
+NO_PROJECT = "(no project)"
+_FIGSIZE, _DPI = (7.5, 4.6), 90
+EXPLORER_MAX_POINTS = 20_000
+_NAT = np.iinfo(np.int64).min
+
+
+def summary_text(sessions: int, total_cost: float, median_duration_ms: float, tokens: float) -> str:
+    """The explorer's summary line."""
+    if not sessions:
+        return "0 sessions match"
+    per_1k = f"${total_cost / tokens * 1000:,.4f}" if tokens else "n/a"
+    return (f"{sessions:,} sessions · total cost ${total_cost:,.2f} · median duration "
+            f"{median_duration_ms / 1000:,.1f} s · cost per 1k tokens {per_1k}")
+
+
+class TagFilter(widgets.VBox):
+    """Pick tags (listed with their session counts), any/all, and tags to exclude.
+
+    ``.filtered`` is the matching part of the frame; ``.mask`` the boolean
+    rows. Observe ``selection`` (a dict of tags, match, exclude) or ``count``
+    (matching sessions) to react to clicks.
+    """
+
+    selection = traitlets.Dict()
+    count = traitlets.Int()
+
+    def __init__(self, df: pd.DataFrame, index: TagIndex | None = None, rows: int = 8) -> None:
+        self.df = df
+        self.index = index or TagIndex.of(df)
+        options = [(f"{tag} ({n:,})", tag) for tag, n in self.index.counts.items()]
+        self.tags = widgets.SelectMultiple(options=options, rows=rows, description="tags")
+        self.match = widgets.ToggleButtons(options=["any", "all"], value="any", description="match",
+                                           style={"button_width": "4em"})
+        self.exclude = widgets.SelectMultiple(options=options, rows=min(rows, 5), description="exclude")
+        super().__init__([self.tags, self.match, self.exclude])
+        for child in (self.tags, self.match, self.exclude):
+            child.observe(self._changed, names="value")
+        self._changed()
+
+    def _changed(self, change: dict | None = None) -> None:
+        self.mask = self.index.mask(self.tags.value, self.match.value, self.exclude.value)
+        self.count = int(self.mask.sum())
+        self.selection = {"tags": list(self.tags.value), "match": self.match.value,
+                          "exclude": list(self.exclude.value)}
+
+    @property
+    def filtered(self) -> pd.DataFrame:
+        """The sessions matching the current choice."""
+        return self.df[self.mask]
+
+
+def _show(output: widgets.Output, data: dict) -> None:
+    """Replace what ``output`` shows, in one state update (no flicker, no stray cell output)."""
+    output.outputs = ({"output_type": "display_data", "data": data, "metadata": {}},)
+
+
+def _png(figure: Figure) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", pil_kwargs={"compress_level": 1})
+    return buffer.getvalue()
+
+
+class _DensityView:
+    """The density plot of a large frame, kept between updates.
+
+    Drawn once by :func:`plot_duration_vs_cost` over every session (which
+    fixes the grid and the colour scale, so selections compare at a glance);
+    an update only recounts the cells and redraws them and the title over the
+    saved background: a full matplotlib redraw costs several times more.
+    """
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, figsize: tuple, dpi: int) -> None:
+        self.figure = Figure(figsize=figsize, dpi=dpi)
+        FigureCanvasAgg(self.figure)
+        self.axes = plot_duration_vs_cost(pd.DataFrame({"duration_ms": x * 1000, "total_cost": y}),
+                                          ax=self.figure.add_subplot(), max_points=0)
+        self.figure.subplots_adjust(left=0.13, right=0.95, bottom=0.12)
+        [self.mesh] = [c for c in self.axes.collections if isinstance(c, QuadMesh)]
+        self.xe, self.ye = density_edges(x, y)
+        self.mesh.norm.vmin, self.mesh.norm.vmax = 1, max(2, int(self.mesh.get_array().max()))
+        self.mesh.set_visible(False)
+        self.axes.title.set_visible(False)
+        self.figure.canvas.draw()
+        self.background = self.figure.canvas.copy_from_bbox(self.figure.bbox)
+        self.mesh.set_visible(True)
+        self.axes.title.set_visible(True)
+
+    def render(self, x: np.ndarray, y: np.ndarray, title: str) -> bytes:
+        counts = density_counts(x, y, self.xe, self.ye)
+        self.mesh.set_array(np.ma.masked_equal(counts.T, 0))
+        self.axes.set_title(title, y=1.01)
+        canvas = self.figure.canvas
+        canvas.restore_region(self.background)
+        self.axes.draw_artist(self.mesh)
+        for spine in self.axes.spines.values():
+            self.axes.draw_artist(spine)
+        self.axes.draw_artist(self.axes.title)
+        buffer = io.BytesIO()
+        PIL.Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba(), "raw", "RGBA", 0, 1
+                             ).save(buffer, format="png", compress_level=1)
+        return buffer.getvalue()
+
+
+class SessionExplorer(widgets.VBox):
+    """Tags, projects and dates on the left; plot, summary and the priciest sessions on the right.
+
+    Parameters
+    ----------
+    df : DataFrame
+        A sessions frame.
+    top_n : int, default 10
+        Rows in the table of the most expensive matching sessions.
+    color_by : {"tag", "project_id", None}, default "tag"
+    max_points : int, default 20,000
+        Above this many matching sessions the plot shows density (lower than
+        the plot's own default: a click should redraw in well under 250 ms).
+    """
+
+    def __init__(self, df: pd.DataFrame, top_n: int = 10, color_by: str | None = "tag",
+                 max_points: int = EXPLORER_MAX_POINTS) -> None:
+        self.df, self.top_n, self.color_by, self.max_points = df, top_n, color_by, max_points
+        self._cost = df["total_cost"].to_numpy(dtype=float)
+        self._duration = df["duration_ms"].to_numpy(dtype=float)
+        self._tokens = df["total_tokens"].to_numpy(dtype=float)
+        self._positive = (self._duration > 0) & (self._cost > 0)
+        self._density: _DensityView | None = None
+        self._started = df["started_at"]
+        self._started_us = self._started.to_numpy(dtype="datetime64[us]").view(np.int64)
+        self._first_day, self._last_day = self._started.min(), self._started.max()
+        self._project_codes, projects = pd.factorize(df["project_id"])
+        counts = np.bincount(self._project_codes + 1, minlength=len(projects) + 1)
+        self.tag_filter = TagFilter(df)
+        by_size = np.argsort(-counts[1:], kind="stable")
+        options = [(f"{projects[i]} ({counts[i + 1]:,})", projects[i]) for i in by_size]
+        if counts[0]:
+            options.append((f"{NO_PROJECT} ({counts[0]:,})", NO_PROJECT))
+        self._projects = list(projects)
+        self.projects = widgets.SelectMultiple(options=options, rows=min(len(options), 6),
+                                               description="projects")
+        first, last = self._first_day, self._last_day
+        self.start = widgets.DatePicker(description="from", value=first.date() if pd.notna(first) else None)
+        self.end = widgets.DatePicker(description="to", value=last.date() if pd.notna(last) else None)
+        self.summary = widgets.HTML()
+        self.plot_output = widgets.Output()
+        self.table_output = widgets.Output()
+        self.figure: Figure | None = None
+        self.table = pd.DataFrame()
+        controls = widgets.VBox([self.tag_filter, self.projects, self.start, self.end],
+                                layout={"width": "38%"})
+        right = widgets.VBox([self.summary, self.plot_output, self.table_output], layout={"width": "62%"})
+        super().__init__([widgets.HBox([controls, right])])
+        self.tag_filter.observe(self.update, names="selection")
+        for control in (self.projects, self.start, self.end):
+            control.observe(self.update, names="value")
+        self.update()
+
+    # -- the selection ------------------------------------------------------------
+    def _mask(self) -> np.ndarray:
+        mask = self.tag_filter.mask.copy()
+        if self.projects.value:
+            wanted = [self._projects.index(p) for p in self.projects.value if p != NO_PROJECT]
+            if NO_PROJECT in self.projects.value:
+                wanted.append(-1)
+            mask &= np.isin(self._project_codes, wanted)
+        # NaT is the smallest int64: it never passes a lower bound, and is kept out of an upper one.
+        if self.start.value is not None:
+            since = pd.Timestamp(self.start.value, tz="UTC")
+            if not since <= self._first_day:
+                mask &= self._started_us >= since.value // 1000
+            elif self._started.hasnans:
+                mask &= self._started_us != _NAT
+        if self.end.value is not None:
+            until = pd.Timestamp(self.end.value + dt.timedelta(days=1), tz="UTC")
+            if not until > self._last_day:
+                mask &= (self._started_us < until.value // 1000) & (self._started_us != _NAT)
+            elif self._started.hasnans:
+                mask &= self._started_us != _NAT
+        return mask
+
+    @property
+    def filtered(self) -> pd.DataFrame:
+        """The sessions matching every control, for the next cell."""
+        return self.df[self.mask]
+
+    # -- rendering ------------------------------------------------------------------
+    def update(self, change: dict | None = None) -> None:
+        """Recompute the selection and re-render summary, plot and table."""
+        self.mask = self._mask()
+        rows = np.flatnonzero(self.mask)
+        cost, tokens = self._cost[rows], self._tokens[rows]
+        median = float(np.median(self._duration[rows])) if len(rows) else math.nan
+        self.summary_line = summary_text(len(rows), float(cost.sum()), median, float(tokens.sum()))
+        self.summary.value = f"<b>{self.summary_line}</b>"
+        self._render_plot(rows)
+        self._render_table(rows, cost)
+
+    def _render_plot(self, rows: np.ndarray) -> None:
+        shown = rows[self._positive[rows]]
+        if len(shown) > self.max_points:
+            if self._density is None:
+                everything = np.flatnonzero(self._positive)
+                self._density = _DensityView(self._duration[everything] / 1000, self._cost[everything],
+                                             _FIGSIZE, _DPI)
+            hidden = len(rows) - len(shown)
+            note = f"; {hidden:,} with zero duration or cost not shown" if hidden else ""
+            title = f"Duration vs cost: {len(shown):,} sessions, shown as density{note}"
+            self.png = self._density.render(self._duration[shown] / 1000, self._cost[shown], title)
+            self.figure, self.axes = self._density.figure, self._density.axes
+        else:
+            figure = Figure(figsize=_FIGSIZE, dpi=_DPI)
+            self.axes = plot_duration_vs_cost(self.df.take(rows), ax=figure.add_subplot(),
+                                              color_by=self.color_by, max_points=self.max_points)
+            figure.subplots_adjust(left=0.13, right=0.72, bottom=0.12)
+            self.figure, self.png = figure, _png(figure)
+        title = html.escape(self.axes.get_title(), quote=True)
+        image = base64.b64encode(self.png).decode("ascii")
+        _show(self.plot_output, {"text/html": f'<img alt="{title}" src="data:image/png;base64,{image}"/>',
+                                 "text/plain": self.axes.get_title()})
+
+    def _render_table(self, rows: np.ndarray, cost: np.ndarray) -> None:
+        best = np.arange(len(cost))
+        if len(cost) > self.top_n:
+            best = np.argpartition(-cost, self.top_n)[: self.top_n]
+        top = rows[best[np.argsort(-cost[best], kind="stable")]]
+        columns = ["id", "project_id", "tags", "total_cost", "duration_ms", "total_tokens", "started_at"]
+        self.table = self.df.iloc[top, [self.df.columns.get_loc(c) for c in columns]].reset_index(drop=True)
+        table = self.table.to_html(index=False, na_rep="", formatters={
+            "total_cost": "${:,.4f}".format, "duration_ms": "{:,.0f}".format,
+            "total_tokens": "{:,.0f}".format, "tags": ", ".join})
+        _show(self.table_output, {
+            "text/html": f"<b>Most expensive matching sessions (top {self.top_n})</b>{table}",
+            "text/plain": self.table.to_string(max_colwidth=30)})
+
+
+def explore(df: pd.DataFrame, **kwargs) -> SessionExplorer:
+    """Return a :class:`SessionExplorer` of ``df`` (display it as a cell's last line)."""
+    return SessionExplorer(df, **kwargs)

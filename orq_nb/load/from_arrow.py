@@ -1,0 +1,109 @@
+"""Arrow tables (from Parquet or Feather files, or given) into typed Arrow arrays.
+
+Two shapes are read: the wire form (keys as the API or the Node SDK writes
+them, ``billing`` and ``usage`` as structs) and the frame form (the columns of
+a sessions DataFrame, as ``df.to_parquet`` writes them). Each column is cast to
+its JSON type (times may stay Arrow timestamps); a column that cannot be cast
+is left null and every record giving it is flagged, so that marshmallow names
+the field. A null counts as an absent key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from orq_nb.load.columns import COLUMN_NAMES, COLUMNS, LEVEL_KEYS, Column
+from orq_nb.load.validate import Parsed
+
+__all__ = ["parse_table"]
+
+_BY_PATH = {column.wire_path[:-1] + (alias,): column for column in COLUMNS for alias in column.aliases}
+
+
+def _cast(column: Column, array: pa.Array, flag: np.ndarray) -> pa.Array:
+    """``array`` as the column's JSON type (timestamps stay timestamps); flag what cannot be."""
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    if column.kind == "datetime" and pa.types.is_timestamp(array.type):
+        return array
+    try:
+        return array.cast(column.json_type)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        flag |= array.is_valid().to_numpy(zero_copy_only=False)
+        return pa.nulls(len(array), column.json_type)
+
+
+def _read(arrays: dict[str, Any], level: tuple[str, ...], keys: dict, flag: np.ndarray) -> None:
+    """Wire form: every known key of this level and the levels below it."""
+    for key in LEVEL_KEYS[level]:
+        if key not in arrays:
+            continue
+        array, path = arrays[key], level + (key,)
+        if isinstance(array, pa.ChunkedArray):
+            array = array.combine_chunks()
+        given = array.is_valid().to_numpy(zero_copy_only=False)
+        if path in LEVEL_KEYS:
+            if not pa.types.is_struct(array.type):
+                flag |= given
+                given = np.zeros(len(array), dtype=bool)
+                keys[path] = (None, given)
+                continue
+            keys[path] = (None, given)
+            _read({f.name: array.field(i) for i, f in enumerate(array.type)}, path, keys, flag)
+        else:
+            keys[path] = (_cast(_BY_PATH[path], array, flag), given)
+
+
+def _is_frame_form(table: pa.Table) -> bool:
+    names = set(table.column_names)
+    return "id" in names and not names & set(LEVEL_KEYS) - {()} and bool(
+        names & (set(COLUMN_NAMES) - {c.wire_path[-1] for c in COLUMNS}))
+
+
+def _plain(value: Any) -> Any:
+    """A table value as JSON gives it (times as ISO 8601 text)."""
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items() if v is not None}
+    return value
+
+
+def parse_table(table: pa.Table) -> Parsed:
+    """Read a table of sessions, in the wire form or the frame form, into a :class:`Parsed`."""
+    n = table.num_rows
+    flag = np.zeros(n, dtype=bool)
+    keys: dict = {}
+    frame_form = _is_frame_form(table)
+    if frame_form:
+        all_given = np.ones(n, dtype=bool)
+        for column in COLUMNS:
+            for depth in range(1, len(column.path)):
+                keys[column.wire_path[:depth]] = (None, all_given)
+            if column.name in table.column_names:
+                array = table.column(column.name)
+                given = array.is_valid().to_numpy(zero_copy_only=False)
+                keys[column.wire_path] = (_cast(column, array, flag), given)
+    else:
+        _read({name: table.column(name) for name in table.column_names}, (), keys, flag)
+
+    def record_at(i: int) -> dict:
+        row = table.slice(i, 1).to_pylist()[0]
+        if not frame_form:
+            return _plain(row)
+        out: dict = {}
+        for column in COLUMNS:
+            value = row.get(column.name)
+            if value is None:
+                continue
+            holder = out
+            for key in column.wire_path[:-1]:
+                holder = holder.setdefault(key, {})
+            holder[column.wire_path[-1]] = _plain(value)
+        return out
+
+    return Parsed(n, keys, flag, record_at)

@@ -1,0 +1,197 @@
+"""Session records as Python objects (dicts in either key style, pages) into typed Arrow arrays.
+
+The short route for dicts: every key of every object level is read at once
+(pandas' C reader of dict rows where it can vouch for the result), each key's
+values are checked for their JSON type, and each becomes an Arrow array of the
+column's type. A value of the wrong type is left null and its record flagged;
+the rules themselves are checked by :mod:`orq_nb.load.validate`.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from itertools import chain
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from orq_nb.load.columns import COLUMNS, LEVEL_KEYS, Column
+from orq_nb.load.validate import Parsed
+
+try:  # pandas' own reader of dict rows (what DataFrame(list_of_dicts) uses)
+    from pandas._libs.lib import dicts_to_array
+except ImportError:  # pragma: no cover - depends on the pandas build
+    dicts_to_array = None
+
+__all__ = ["parse_records", "session_records", "is_envelope", "page_data", "gc_paused"]
+
+_PYTHON_TYPES = {"text": {str}, "number": {int, float}, "strings": {list}, "datetime": {str}}
+_BY_PATH = {column.wire_path[:-1] + (alias,): column for column in COLUMNS for alias in column.aliases}
+_MISSING = object()
+_BLOCK = 512
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector: loading creates objects, never cycles."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def is_envelope(obj: Any) -> bool:
+    """Return whether ``obj`` looks like a list page ``{"object", "data", "has_more"}``."""
+    return isinstance(obj, Mapping) and "data" in obj and (
+        "object" in obj or "has_more" in obj or "hasMore" in obj
+    )
+
+
+def page_data(page: Mapping, number: int) -> list:
+    """Return a list page's records, refusing a page whose ``data`` is not a list."""
+    data = page["data"]
+    if not isinstance(data, list):
+        raise ValueError(f"page {number}: 'data' must be a list of sessions, not {type(data).__name__}")
+    return data
+
+
+def session_records(obj: Any) -> list:
+    """Flatten records, a list envelope, or an iterable of envelopes into one list of records."""
+    if isinstance(obj, Mapping):
+        return page_data(obj, 0) if is_envelope(obj) else [obj]
+    if isinstance(obj, (str, bytes)):
+        raise TypeError("sessions_frame takes records, not text; use read_sessions for files")
+    items = obj if isinstance(obj, list) else list(obj)
+    if not (items and is_envelope(items[0])):
+        return items
+    out: list = []
+    for number, item in enumerate(items):
+        if is_envelope(item):
+            out.extend(page_data(item, number))
+        else:
+            out.append(item)
+    return out
+
+
+def _is(values: np.ndarray, obj: object) -> np.ndarray:
+    """Elementwise identity test (``==`` would compare element contents)."""
+    found = np.fromiter((v is obj for v in values.flat), dtype=bool, count=values.size)
+    return found.reshape(values.shape)
+
+
+def _python_table(objs: Sequence[dict], keys: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Read ``keys`` from each dict in plain Python, block by block while in cache."""
+    n = len(objs)
+    values = np.empty((n, len(keys)), dtype=object)
+    for start in range(0, n, _BLOCK):
+        block = objs[start : start + _BLOCK]
+        for j, key in enumerate(keys):
+            values[start : start + len(block), j] = np.fromiter(
+                [o.get(key, _MISSING) for o in block], dtype=object, count=len(block)
+            )
+    return values, _is(values, _MISSING)
+
+
+def _table(objs: list[dict], keys: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Read ``keys`` from each dict: an object array and a mask of absent keys.
+
+    pandas' C reader puts NaN for an absent key, as it does for a key holding
+    NaN; a row is trusted when its present, non-missing values account for all
+    of its keys. Other rows (unknown keys, NaN values) are read again in Python.
+    """
+    if dicts_to_array is None:
+        return _python_table(objs, keys)
+    values = dicts_to_array(objs, list(keys))
+    missing = pd.isna(values)
+    found = len(keys) - missing.sum(axis=1)
+    sizes = np.fromiter(map(len, objs), dtype=np.int64, count=len(objs))
+    short = np.flatnonzero(found < sizes)
+    if len(short):
+        nulls = _is(values[short], None)
+        missing[short] &= ~nulls
+        found[short] += nulls.sum(axis=1)
+        redo = np.flatnonzero(found < sizes)
+        if len(redo):
+            values[redo], missing[redo] = _python_table([objs[i] for i in redo], keys)
+    return values, missing
+
+
+def _kinds_ok(values: np.ndarray, given: np.ndarray, allowed: set) -> np.ndarray:
+    """Mask of given values whose type is in ``allowed`` (exactly: a bool is no number)."""
+    if set(map(type, values if given.all() else values[given])) <= allowed:
+        return given
+    return given & np.fromiter((type(v) in allowed for v in values), dtype=bool, count=len(values))
+
+
+def _floats(values: np.ndarray, flag: np.ndarray) -> np.ndarray:
+    try:
+        return values.astype(np.float64)
+    except OverflowError:  # an int too large for a float: the schema judges it
+        out = np.empty(len(values))
+        for i, v in enumerate(values):
+            try:
+                out[i] = float(v)
+            except OverflowError:
+                out[i], flag[i] = np.nan, True
+        return out
+
+
+def _typed(column: Column, values: np.ndarray, given: np.ndarray, flag: np.ndarray) -> pa.Array:
+    """One key's values as an Arrow array of the column's JSON type; wrong types flagged, null."""
+    ok = _kinds_ok(values, given, _PYTHON_TYPES[column.kind])
+    wrong = given & ~ok
+    if wrong.any():
+        flag |= wrong & ~_is(values, None)  # a given None is a null, for the validator to judge
+    if column.kind == "number":
+        numbers = np.zeros(len(values))
+        rows = np.flatnonzero(ok)
+        too_large = np.zeros(len(rows), dtype=bool)
+        numbers[rows] = _floats(values[rows], too_large)
+        flag[rows[too_large]] = True
+        return pa.array(numbers, mask=~ok)
+    if column.kind == "strings":
+        lists = values[ok]
+        if not set(map(type, chain.from_iterable(lists))) <= {str}:
+            bad = np.zeros(len(values), dtype=bool)
+            bad[ok] = [any(type(t) is not str for t in v) for v in lists]
+            flag |= bad
+            ok = ok & ~bad
+    return pa.array(values if ok.all() else np.where(ok, values, None), type=column.json_type)
+
+
+def _read_level(objs: Sequence, level: tuple[str, ...], present: np.ndarray, parsed: Parsed) -> None:
+    """Read every key of one object level into ``parsed.keys``; non-objects are flagged."""
+    n, flag = len(objs), parsed.flag
+    if present.all() and set(map(type, objs)) == {dict}:
+        rows = None
+        values, missing = _table(objs if isinstance(objs, list) else list(objs), LEVEL_KEYS[level])
+    else:
+        is_dict = np.fromiter((type(v) is dict for v in objs), dtype=bool, count=n) & present
+        flag |= present & ~is_dict
+        rows = np.flatnonzero(is_dict)
+        values = np.empty((n, len(LEVEL_KEYS[level])), dtype=object)
+        missing = np.ones(values.shape, dtype=bool)
+        values[rows], missing[rows] = _table([objs[i] for i in rows.tolist()], LEVEL_KEYS[level])
+    for j, key in enumerate(LEVEL_KEYS[level]):
+        path, given = level + (key,), ~missing[:, j]
+        if path in LEVEL_KEYS:  # a nested object
+            parsed.keys[path] = (None, given)
+            _read_level(values[:, j], path, given, parsed)
+        else:
+            parsed.keys[path] = (_typed(_BY_PATH[path], values[:, j], given, flag), given)
+
+
+def parse_records(records: list) -> Parsed:
+    """Read raw session records (anything; what is not a dict is flagged) into a :class:`Parsed`."""
+    n = len(records)
+    parsed = Parsed(n, {}, np.zeros(n, dtype=bool), records.__getitem__)
+    with gc_paused():
+        _read_level(records, (), np.ones(n, dtype=bool), parsed)
+    return parsed

@@ -1,0 +1,283 @@
+"""``read_sessions``: session files to a DataFrame, each file read once.
+
+Parquet and Feather files go to :mod:`~orq_nb.load.from_arrow`; JSON to
+:mod:`~orq_nb.load.from_json`, or, when pyarrow cannot be sure of it, the same
+bytes to Python's ``json`` and :mod:`~orq_nb.load.from_records`.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+import re
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.feather as feather
+import pyarrow.parquet as pq
+
+from orq_nb.load.errors import Reject, SessionFileError
+from orq_nb.load.frame import Errors, check_errors, finish, load_parsed
+from orq_nb.load.from_arrow import parse_table
+from orq_nb.load.from_json import parse_json
+from orq_nb.load.from_records import gc_paused, is_envelope, page_data, parse_records, session_records
+
+__all__ = ["read_sessions"]
+
+_LINES_SUFFIXES = {".jsonl", ".ndjson"}
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+_NON_SPACE = re.compile(r"[^ \t\n\r]")
+_DECODER = json.JSONDecoder()
+
+
+class _BadLine:
+    """A JSON-lines line that is not JSON: rejected with its parse error."""
+
+    def __init__(self, text: str, number: int, error: json.JSONDecodeError) -> None:
+        self.text, self.number, self.error = text, number, error
+
+    def reject(self, position: int) -> Reject:
+        reason = f"line {self.number}: invalid JSON: {self.error.msg} (column {self.error.colno})"
+        return Reject(position, None, {"(json)": [reason]}, self.text)
+
+
+def _file_error(name: str, error: json.JSONDecodeError) -> SessionFileError:
+    return SessionFileError(
+        f"{name} is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"
+    )
+
+
+def _array_items(text: str, pos: int, name: str) -> Iterator[Any]:
+    """Decode the items of a JSON array one at a time, from just after its ``[``."""
+    ws = _WHITESPACE.match
+    pos = ws(text, pos).end()
+    if text.startswith("]", pos):
+        pos += 1
+    else:
+        while True:
+            try:
+                item, pos = _DECODER.raw_decode(text, pos)
+            except json.JSONDecodeError as error:
+                raise _file_error(name, error) from None
+            yield item
+            pos = ws(text, pos).end()
+            if text.startswith(",", pos):
+                pos = ws(text, pos + 1).end()
+            elif text.startswith("]", pos):
+                pos += 1
+                break
+            else:
+                error = json.JSONDecodeError("Expecting ',' delimiter", text, pos)
+                raise _file_error(name, error)
+    if ws(text, pos).end() != len(text):
+        raise _file_error(name, json.JSONDecodeError("Extra data", text, ws(text, pos).end()))
+
+
+def _json_records(text: str, name: str) -> Iterator[Any]:
+    """Session records of a JSON document: an array, an envelope, or pages of them."""
+    start = _WHITESPACE.match(text).end()
+    if not text.startswith("[", start):
+        try:
+            document = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise _file_error(name, error) from None
+        yield from session_records(document)
+        return
+    for number, item in enumerate(_array_items(text, start + 1, name)):
+        if is_envelope(item):
+            yield from page_data(item, number)
+        else:
+            yield item
+
+
+def _line_records(lines: IO[str]) -> Iterator[Any]:
+    """Session records of JSON lines; a line may also hold a whole list page."""
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as error:
+            yield _BadLine(line.rstrip("\n"), number, error)
+            continue
+        if is_envelope(item):
+            yield from page_data(item, number)
+        else:
+            yield item
+
+
+def _sniff_lines(text: str | bytes) -> bool:
+    """Guess JSON lines: a first line that is a whole object, and more after it."""
+    if isinstance(text, bytes | bytearray):
+        start = len(text) - len(text.lstrip())
+        end = text.find(b"\n", start)
+        if end < 0 or not text.startswith(b"{", start) or not text[end:].strip():
+            return False
+        try:
+            json.loads(text[start:end])
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return False
+        return True
+    start = _WHITESPACE.match(text).end()
+    end = text.find("\n", start)
+    if end < 0 or not text.startswith("{", start) or not _NON_SPACE.search(text, end):
+        return False
+    try:
+        json.loads(text[start:end])
+    except json.JSONDecodeError:
+        return False
+    return True
+
+
+_PARQUET, _FEATHER, _GZIP = b"PAR1", b"ARROW1", b"\x1f\x8b"
+_BOM = b"\xef\xbb\xbf"
+
+
+def _name_of(source: Any) -> str:
+    if isinstance(source, (str, os.PathLike)):
+        return str(source)
+    return str(getattr(source, "name", "<file>"))
+
+
+def _suffix(name: str) -> str:
+    """The format suffix of a name, looking through ``.gz``."""
+    path = Path(name)
+    return Path(path.stem).suffix if path.suffix == ".gz" else path.suffix
+
+
+def _read_bytes(source: str | os.PathLike | IO) -> bytearray:
+    """The source's bytes (unzipped), read once into one buffer."""
+    if isinstance(source, (str, os.PathLike)):
+        with open(source, "rb") as f:
+            head = f.read(2)
+            if head != _GZIP:
+                data = bytearray(os.fstat(f.fileno()).st_size)
+                data[:2] = head
+                view = memoryview(data)
+                got = 2
+                while got < len(data) and (n := f.readinto(view[got:])):
+                    got += n
+                return data
+        with gzip.open(source, "rb") as f:
+            data = bytearray()
+            while block := f.read(1 << 24):
+                data += block
+            return data
+    raw = source.read()
+    data = bytearray(raw.encode("utf-8") if isinstance(raw, str) else raw)
+    if data[:2] == _GZIP:
+        data = bytearray(gzip.decompress(data))
+    return data
+
+
+def _arrow_table(source: Any, data: bytearray | None) -> pa.Table | None:
+    """A Parquet or Feather source as a table (read from its path when it has one)."""
+    head = _peek(source) if data is None else bytes(data[:6])
+    target = source if data is None else pa.BufferReader(bytes(data))
+    if head.startswith(_PARQUET):
+        return pq.read_table(target)
+    if head.startswith(_FEATHER):
+        return feather.read_table(target)
+    return None
+
+
+def _peek(path: str | os.PathLike) -> bytes:
+    with open(path, "rb") as f:
+        return f.read(6)
+
+
+def read_sessions(
+    path_or_file: str | os.PathLike | IO,
+    errors: Errors = "raise",
+    rejects: list | None = None,
+    chunk_size: int = 100_000,
+) -> pd.DataFrame:
+    """Read sessions from a JSON, JSON-lines, Parquet or Feather file (JSON plain or gzipped).
+
+    Parameters
+    ----------
+    path_or_file : str, path or file-like
+        ``.json`` (an array of sessions, a list envelope, or an array of
+        envelopes), ``.jsonl`` / ``.ndjson`` (one session or envelope per
+        line), either with ``.gz``, or a Parquet or Feather file (in the wire
+        form, or a sessions frame as ``df.to_parquet`` writes it). An open
+        file is read as it is; its format is taken from its name or content.
+    errors : {"raise", "skip"}, default "raise"
+        As in :func:`sessions_frame`. In JSON lines a line that is not JSON is
+        a rejected record; a malformed ``.json`` file raises
+        :class:`SessionFileError` naming the line and column.
+    rejects : list, optional
+        With ``errors="skip"``, collects every :class:`Reject`.
+    chunk_size : int, default 100_000
+        Records validated at a time when Python's ``json`` must read the file
+        (pretty-printed arrays, JSON that pyarrow refuses); bounds the memory
+        the raw records take.
+
+    Returns
+    -------
+    DataFrame
+        As :func:`sessions_frame` returns it.
+    """
+    check_errors(errors)
+    name = _name_of(path_or_file)
+    on_disk = isinstance(path_or_file, (str, os.PathLike))
+    table = _arrow_table(path_or_file, None) if on_disk else None
+    data = None
+    if table is None:
+        data = _read_bytes(path_or_file)
+        table = None if on_disk else _arrow_table(path_or_file, data)
+    if table is not None:
+        frame, bad = load_parsed(parse_table(table))
+        return finish([frame], bad, table.num_rows, errors, rejects)
+    if data.startswith(_BOM):
+        data[:3] = b"   "
+    lines = _suffix(name) in _LINES_SUFFIXES or (_suffix(name) != ".json" and _sniff_lines(data[:1 << 20]))
+    parsed = parse_json(data, lines)
+    if parsed is not None:
+        frame, bad = load_parsed(parsed)
+        return finish([frame], bad, parsed.size, errors, rejects)
+    return _read_with_python(data, name, lines, errors, rejects, chunk_size)
+
+
+def _read_with_python(data: bytearray, name: str, lines: bool, errors: Errors, rejects: list | None,
+                      chunk_size: int) -> pd.DataFrame:
+    """Python's ``json`` over the same bytes, validated chunk by chunk."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise SessionFileError(f"{name} is not UTF-8 text: {error.reason} at byte {error.start}") from None
+    del data
+    frames, bad, total = [], [], 0
+    with gc_paused():
+        if lines or _sniff_lines(text):
+            items: Iterable = _line_records(io.StringIO(text))
+        else:
+            items = _json_records(text, name)
+        chunk: list = []
+        positions: list[int] = []
+        for item in items:
+            if isinstance(item, _BadLine):
+                bad.append(item.reject(total))
+            else:
+                chunk.append(item)
+                positions.append(total)
+            total += 1
+            if len(chunk) >= chunk_size:
+                frames.append(_load_chunk(chunk, positions, bad))
+                chunk, positions = [], []
+        if chunk or not frames:
+            frames.append(_load_chunk(chunk, positions, bad))
+    return finish(frames, bad, total, errors, rejects)
+
+
+def _load_chunk(chunk: list, positions: list[int], bad: list[Reject]) -> pd.DataFrame:
+    """Validate one chunk of records, given their positions in the file."""
+    frame, rejects = load_parsed(parse_records(chunk), np.array(positions, dtype=np.int64))
+    bad.extend(rejects)
+    return frame

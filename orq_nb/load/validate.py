@@ -1,0 +1,189 @@
+"""The one validator: the schema's rules over typed Arrow arrays, column by column.
+
+A source (:mod:`~orq_nb.load.from_json`, :mod:`~orq_nb.load.from_arrow`,
+:mod:`~orq_nb.load.from_records`) hands over a :class:`Parsed` batch: for each
+key it read, under any key style, a typed Arrow array and where the key was
+given. :func:`validate` folds the key styles into one column each, checks every
+rule the schema states, and *flags* each row it cannot vouch for; marshmallow
+judges exactly those rows, so flagging too much costs time, never correctness.
+The rules are read from the schema's fields and validators; one this module
+cannot mirror is refused at import.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from marshmallow import validate as rules
+
+from orq_nb.load.columns import COLUMNS, DATETIME_DTYPE, TEXT_DTYPE, Column
+from orq_nb.load.fields import ISO_DATETIME
+
+__all__ = ["Parsed", "validate", "VALIDATORS"]
+
+_FIRST_UTC = pd.Timestamp("0001-01-01", tz="UTC")
+_LAST_UTC = pd.Timestamp("9999-12-31 23:59:59.999999", tz="UTC")
+_ISO_FULL = "^(?:" + ISO_DATETIME + ")$"
+_MICROS = pa.timestamp("us", tz="UTC")
+
+
+@dataclass
+class Parsed:
+    """A batch of session records as typed Arrow arrays, before any rule is checked.
+
+    Attributes
+    ----------
+    size : int
+        Records in the batch.
+    keys : dict
+        Key path (e.g. ``("billing", "inputCost")``) to ``(array, given)``: the
+        values as the column's JSON type (None for an object level) and a bool
+        mask of the records that gave the key (a null given counts).
+    flag : numpy.ndarray of bool
+        Records the source already knows marshmallow must judge (a value of
+        the wrong JSON type, a record that is not an object, ...).
+    record_at : callable
+        The raw record at a position, for marshmallow and for rejects.
+    """
+
+    size: int
+    keys: dict[tuple[str, ...], tuple[pa.Array | None, np.ndarray]]
+    flag: np.ndarray
+    record_at: Callable[[int], Any]
+
+
+def _supported(column: Column) -> tuple:
+    """The column's validators, refusing any this module cannot mirror."""
+    known = {"text": rules.Length, "number": rules.Range}
+    for validator in column.field.validators:
+        if type(validator) is not known.get(column.kind):
+            raise TypeError(f"the validator cannot mirror {validator!r} on {column.name!r}")
+    return tuple(column.field.validators)
+
+
+VALIDATORS = {column.name: _supported(column) for column in COLUMNS}
+
+
+def _mask(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    return np.asarray(array.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _resolve(parsed: Parsed, column: Column) -> tuple[pa.Array, np.ndarray]:
+    """One column from its keys in every style; a record giving several is flagged."""
+    prefix = column.wire_path[:-1]
+    array, given = None, np.zeros(parsed.size, dtype=bool)
+    for alias in column.aliases:
+        entry = parsed.keys.get(prefix + (alias,))
+        if entry is None or not entry[1].any():
+            continue
+        other, other_given = entry
+        if array is None:
+            array, given = other, other_given
+            continue
+        parsed.flag |= given & other_given  # both styles: the schema compares the values
+        array = pc.coalesce(array, other)
+        given = given | other_given
+    if array is None:
+        array = pa.nulls(parsed.size, column.json_type)
+    return array, given
+
+
+def _flag_lengths(array: pa.Array, ok: np.ndarray, validators: tuple, flag: np.ndarray) -> None:
+    if not validators:
+        return
+    lengths = pc.utf8_length(array).fill_null(-1).to_numpy(zero_copy_only=False)
+    for rule in validators:
+        if rule.equal is not None:
+            flag |= ok & (lengths != rule.equal)
+        if rule.min is not None:
+            flag |= ok & (lengths < rule.min)
+        if rule.max is not None:
+            flag |= ok & (lengths > rule.max)
+
+
+def _flag_numbers(array: pa.Array, ok: np.ndarray, validators: tuple, flag: np.ndarray) -> None:
+    numbers = array.to_numpy(zero_copy_only=False)
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(numbers)
+        for rule in validators:
+            if rule.min is not None:
+                bad |= (numbers < rule.min) if rule.min_inclusive else (numbers <= rule.min)
+            if rule.max is not None:
+                bad |= (numbers > rule.max) if rule.max_inclusive else (numbers >= rule.max)
+    flag |= ok & bad
+
+
+def _times(array: pa.Array, ok: np.ndarray, flag: np.ndarray) -> pa.Array:
+    """ISO 8601 strings (or Arrow timestamps) as UTC microseconds; flag what the schema refuses."""
+    if pa.types.is_timestamp(array.type):
+        stamps = pd.Series(pc.cast(array, pa.timestamp("us", tz=array.type.tz or "UTC"), safe=False)
+                           .to_pandas()).dt.tz_convert("UTC")
+    else:
+        shaped = pc.match_substring_regex(array, _ISO_FULL).fill_null(False).to_numpy(zero_copy_only=False)
+        text = pd.Series(pd.array(array, dtype=TEXT_DTYPE))
+        if not shaped.all():
+            text = text.where(shaped)
+        stamps = pd.to_datetime(text, utc=True, format="ISO8601", errors="coerce")
+    in_range = ((stamps >= _FIRST_UTC) & (stamps <= _LAST_UTC)).to_numpy(dtype=bool, na_value=False)
+    flag |= ok & ~in_range
+    return pa.array(stamps.astype(DATETIME_DTYPE).array, type=_MICROS)
+
+
+def _flag_null_items(array: pa.Array, flag: np.ndarray) -> None:
+    items = pc.list_flatten(array)
+    if items.null_count:
+        holders = pc.list_parent_indices(array).to_numpy()
+        flag[holders[~_mask(items)]] = True
+
+
+def _check(column: Column, array: pa.Array, given: np.ndarray, flag: np.ndarray) -> pa.Array:
+    """Check one column's rules; return it in its validated Arrow type."""
+    field = column.field
+    ok = given & _mask(array)
+    if field.required:
+        flag |= ~given
+    if not field.allow_none:
+        flag |= given & ~ok
+    validators = VALIDATORS[column.name]
+    if column.kind == "text":
+        _flag_lengths(array, ok, validators, flag)
+    elif column.kind == "number":
+        _flag_numbers(array, ok, validators, flag)
+    elif column.kind == "datetime":
+        return _times(array, ok, flag)
+    else:
+        _flag_null_items(array, flag)
+    return array
+
+
+def validate(parsed: Parsed) -> dict[str, pa.Array]:
+    """Fold key styles and check every rule; flags go to ``parsed.flag``.
+
+    Returns
+    -------
+    dict
+        Column name to an Arrow array of ``parsed.size`` in the column's
+        validated type. Values at flagged positions are meaningless.
+    """
+    flag = parsed.flag
+    checked_parents: set[tuple[str, ...]] = set()
+    out = {}
+    for column in COLUMNS:
+        for depth in range(1, len(column.path)):
+            parent = column.wire_path[:depth]
+            if parent not in checked_parents:
+                # Nested objects are required and not nullable (the schema's billing and usage).
+                entry = parsed.keys.get(parent)
+                flag |= ~entry[1] if entry is not None else True
+                checked_parents.add(parent)
+        array, given = _resolve(parsed, column)
+        if isinstance(array, pa.ChunkedArray):
+            array = array.combine_chunks()
+        out[column.name] = _check(column, array, given, flag)
+    return out

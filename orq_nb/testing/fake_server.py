@@ -1,0 +1,341 @@
+"""``FakeOrqServer``: the orq.ai sessions API on loopback, for tests, notebooks and demos.
+
+It speaks the real wire format (snake_case, ``_id``) over real HTTP from an
+in-memory store, checks the Bearer key, filters, pages, and injects faults on
+request. Where the real API is silent it decides, and says so here:
+
+- sessions are listed newest ``started_at`` first (ties by id);
+- the interval and ``start_date``/``end_date`` windows apply to ``started_at``
+  (start inclusive, end exclusive), relative to the server's ``now``; sessions
+  without ``started_at`` only match queries without a window;
+- ``tags`` matches sessions having any of the tags.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import gzip
+import json
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from orq_nb.load.errors import flatten_messages
+from orq_nb.load.sample import SAMPLE_PATH
+from orq_nb.load.schemas import SessionSchema, to_wire
+
+__all__ = ["FakeOrqServer", "Fault", "fake_orq", "SAMPLE_NOW"]
+
+#: The bundled sample's "now": its sessions start in the 90 days before it.
+SAMPLE_NOW = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+_WINDOWS = {
+    "LAST_30_MINUTES": dt.timedelta(minutes=30), "LAST_1_HOUR": dt.timedelta(hours=1),
+    "LAST_6_HOURS": dt.timedelta(hours=6), "LAST_24_HOURS": dt.timedelta(days=1),
+    "LAST_3_DAYS": dt.timedelta(days=3), "LAST_7_DAYS": dt.timedelta(days=7),
+    "LAST_14_DAYS": dt.timedelta(days=14), "LAST_1_MONTH": dt.timedelta(days=30),
+    "LAST_3_MONTHS": dt.timedelta(days=90),
+}
+_SCHEMA = SessionSchema()
+
+
+@dataclass
+class Fault:
+    """One injected failure, used by the next request whose path starts with ``path``.
+
+    ``kind``: ``"status"`` (answer ``status`` with a JSON error, and
+    ``Retry-After`` if given), ``"html"`` (``status`` with an HTML page),
+    ``"truncate"`` (the real answer cut in half, with a matching
+    Content-Length), or ``"drop"`` (close the connection without answering).
+    """
+
+    kind: str = "status"
+    status: int = 500
+    retry_after: str | None = None
+    path: str = "/"
+
+
+def sample_records() -> list[dict]:
+    """The bundled sample's raw records, as stored on disk (both key styles)."""
+    with gzip.open(SAMPLE_PATH, "rt", encoding="utf-8") as f:
+        return [json.loads(line) for line in f]
+
+
+def _started(record: dict) -> dt.datetime | None:
+    value = record.get("started_at")
+    return _SCHEMA.fields["started_at"].deserialize(value) if value else None
+
+
+class FakeOrqServer:
+    """A threaded HTTP server on 127.0.0.1 serving the sessions endpoints.
+
+    Parameters
+    ----------
+    records : iterable of dict, optional
+        Sessions to serve, in either key style (stored in wire form). Default:
+        the bundled sample.
+    api_key : str, default "test-key"
+        The Bearer key it accepts.
+    now : datetime, optional
+        The clock for interval filters. Default: the sample's end
+        (2026-11-01 UTC) when serving the sample, else the real time.
+    latency : float, default 0
+        Seconds added to every request.
+
+    Examples
+    --------
+    >>> with FakeOrqServer() as fake:                       # doctest: +SKIP
+    ...     client = OrqClient(api_key=fake.api_key, base_url=fake.url)
+    """
+
+    def __init__(self, records: Iterable[dict] | None = None, api_key: str = "test-key",
+                 now: dt.datetime | None = None, latency: float = 0.0) -> None:
+        seeded = records is None
+        self.api_key = api_key
+        self.now = now or (SAMPLE_NOW if seeded else dt.datetime.now(dt.UTC))
+        self.latency = latency
+        self.faults: deque[Fault] = deque()
+        self.requests: list[tuple[str, str]] = []
+        self._lock = threading.RLock()
+        self._store: dict[str, dict] = {}
+        self._cache: dict[str, list[dict]] = {}
+        for record in sample_records() if seeded else records:
+            wire = to_wire(record)
+            self._store[wire["_id"]] = wire
+        self._httpd: ThreadingHTTPServer | None = None
+
+    # -- lifecycle --------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        """Base URL, e.g. ``http://127.0.0.1:51234``."""
+        if self._httpd is None:
+            raise RuntimeError("the server is not running; use start() or a with block")
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> FakeOrqServer:
+        """Start serving in a background thread."""
+        handler = type("Handler", (_Handler,), {"fake": self})
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._httpd.daemon_threads = True
+        threading.Thread(target=self._httpd.serve_forever, name="FakeOrqServer", daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving."""
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+
+    def __enter__(self) -> FakeOrqServer:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        where = self.url if self._httpd else "stopped"
+        return f"FakeOrqServer({where}, {len(self._store)} sessions)"
+
+    # -- the store ----------------------------------------------------------------
+    def inject(self, *faults: Fault) -> None:
+        """Queue faults for the next matching requests, in order."""
+        self.faults.extend(faults)
+
+    def sessions(self) -> list[dict]:
+        """A copy of every stored session, wire form."""
+        with self._lock:
+            return copy.deepcopy(list(self._store.values()))
+
+    def _take_fault(self, path: str) -> Fault | None:
+        with self._lock:
+            for fault in self.faults:
+                if path.startswith(fault.path):
+                    self.faults.remove(fault)
+                    return fault
+        return None
+
+    def _matching(self, filters: dict) -> list[dict]:
+        key = json.dumps(filters, sort_keys=True)
+        with self._lock:
+            if key not in self._cache:
+                found = [r for r in self._store.values() if self._matches(r, filters)]
+                found.sort(key=lambda r: (r.get("started_at") or "", r["_id"]), reverse=True)
+                self._cache[key] = found
+            return self._cache[key]
+
+    def _matches(self, record: dict, filters: dict) -> bool:
+        interval = filters["interval"].removeprefix("SESSION_INTERVAL_")
+        lower = upper = None
+        if interval in _WINDOWS:
+            lower, upper = self.now - _WINDOWS[interval], self.now
+        if filters.get("start_date"):
+            lower = dt.datetime.fromtimestamp(int(filters["start_date"]) / 1000, dt.UTC)
+        if filters.get("end_date"):
+            upper = dt.datetime.fromtimestamp(int(filters["end_date"]) / 1000, dt.UTC)
+        if lower is not None or upper is not None:
+            started = _started(record)
+            if started is None or (lower and started < lower) or (upper and started >= upper):
+                return False
+        if filters.get("tags") and not set(filters["tags"]) & set(record.get("tags", ())):
+            return False
+        return all(record.get(k) == filters[k] for k in ("project_id", "kind", "client", "repo")
+                   if filters.get(k) is not None)
+
+    def _changed(self) -> None:
+        self._cache.clear()
+
+    # -- endpoints: (status, body) ------------------------------------------------
+    def handle(self, method: str, path: str, body: Any) -> tuple[int, Any]:
+        """Answer one request (already authenticated)."""
+        parts = [unquote(p) for p in path.strip("/").split("/")]
+        if parts[:2] != ["v2", "sessions"]:
+            return 404, {"message": f"no route {path}"}
+        rest = parts[2:]
+        if method == "POST" and rest == ["query"]:
+            return self._query(body)
+        if method == "POST" and rest == ["count"]:
+            filters = self._filters(body)
+            return (400, filters) if "message" in filters else (200, {"count": len(self._matching(filters))})
+        if method == "GET" and rest == ["tags"]:
+            with self._lock:
+                return 200, sorted({t for r in self._store.values() for t in r.get("tags", ())})
+        if method == "POST" and not rest:
+            return self._create(body)
+        if len(rest) == 1 and method in ("GET", "PATCH", "DELETE"):
+            with self._lock:
+                record = self._store.get(rest[0])
+                if record is None:
+                    return 404, {"message": f"Session {rest[0]} not found", "code": 404}
+                if method == "GET":
+                    return 200, record
+                if method == "DELETE":
+                    del self._store[rest[0]]
+                    self._changed()
+                    return 204, None
+                return self._update(record, body)
+        return 404, {"message": f"no route {method} {path}"}
+
+    def _filters(self, body: Any) -> dict:
+        filters = body.get("filters") if isinstance(body, dict) else None
+        if not isinstance(filters, dict) or "interval" not in filters:
+            return {"message": "filters.interval is required"}
+        interval = filters["interval"].removeprefix("SESSION_INTERVAL_")
+        if interval not in (*_WINDOWS, "ALL_TIME", "UNSPECIFIED"):
+            return {"message": f"unknown interval {filters['interval']}"}
+        return filters
+
+    def _query(self, body: Any) -> tuple[int, Any]:
+        filters = self._filters(body)
+        if "message" in filters:
+            return 400, filters
+        limit, page = body.get("limit", 100), body.get("page", 1)
+        if not (isinstance(limit, int) and isinstance(page, int) and limit > 0 and page > 0):
+            return 400, {"message": "limit and page must be positive integers"}
+        found = self._matching(filters)
+        data = found[(page - 1) * limit : page * limit]
+        return 200, {"object": "list", "data": data, "has_more": page * limit < len(found)}
+
+    def _create(self, body: Any) -> tuple[int, Any]:
+        if not isinstance(body, dict):
+            return 400, {"message": "a session object is required"}
+        record = to_wire({**body, "_id": "ses_" + uuid.uuid4().hex[:20]})
+        errors = _SCHEMA.validate(record)
+        if errors:
+            return 400, {"message": "invalid session", "details": [flatten_messages(errors)]}
+        with self._lock:
+            self._store[record["_id"]] = record
+            self._changed()
+        return 200, record
+
+    def _update(self, record: dict, body: Any) -> tuple[int, Any]:
+        if not isinstance(body, dict):
+            return 400, {"message": "an object of fields is required"}
+        changes = dict(body)
+        for flag, field in (("clear_tags", "tags"), ("clear_contact_ids", "contact_ids")):
+            if changes.pop(flag, False):
+                if field in changes:
+                    return 400, {"message": f"{flag} and {field} are mutually exclusive"}
+                changes[field] = []
+        updated = {**record, **to_wire(changes)}
+        errors = _SCHEMA.validate(updated)
+        if errors:
+            return 400, {"message": "invalid update", "details": [flatten_messages(errors)]}
+        record.clear()
+        record.update(updated)
+        self._changed()
+        return 200, record
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # otherwise every keep-alive answer stalls ~40 ms
+    fake: FakeOrqServer
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet
+        pass
+
+    def _serve(self) -> None:
+        fake = self.fake
+        path = urlsplit(self.path).path
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        with fake._lock:
+            fake.requests.append((self.command, path))
+        if fake.latency:
+            time.sleep(fake.latency)
+        fault = fake._take_fault(path)
+        if fault and fault.kind == "drop":
+            self.close_connection = True
+            return
+        if fault and fault.kind in ("status", "html"):
+            if fault.kind == "html":
+                page = f"<html><body><h1>{fault.status} Bad Gateway</h1></body></html>".encode()
+                return self._send(fault.status, page, "text/html", fault.retry_after)
+            body = json.dumps({"message": f"injected {fault.status}", "code": fault.status}).encode()
+            return self._send(fault.status, body, "application/json", fault.retry_after)
+        if self.headers.get("Authorization") != f"Bearer {fake.api_key}":
+            return self._send(401, b'{"message": "Invalid API key", "code": 401}', "application/json")
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            return self._send(400, b'{"message": "body is not JSON"}', "application/json")
+        status, answer = fake.handle(self.command, path, body)
+        payload = b"" if answer is None else json.dumps(answer).encode()
+        if fault and fault.kind == "truncate":
+            payload = payload[: len(payload) // 2]
+        self._send(status, payload, "application/json")
+
+    def _send(self, status: int, payload: bytes, content_type: str, retry_after: str | None = None) -> None:
+        self.send_response(status)
+        if payload:
+            self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(payload)))
+        if retry_after is not None:
+            self.send_header("Retry-After", retry_after)
+        self.end_headers()
+        self.wfile.write(payload)
+
+    do_GET = do_POST = do_PATCH = do_DELETE = _serve
+
+
+try:
+    import pytest
+except ImportError:  # pytest is only needed for the fixture
+    pytest = None
+    fake_orq = None
+
+if pytest is not None:
+
+    @pytest.fixture
+    def fake_orq() -> Iterator[FakeOrqServer]:
+        """A running FakeOrqServer with the bundled sample (``from orq_nb.testing import fake_orq``)."""
+        with FakeOrqServer() as server:
+            yield server

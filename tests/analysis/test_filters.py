@@ -1,0 +1,118 @@
+"""Filters and summaries, against straightforward reference implementations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import orq_nb
+from orq_nb.analysis.filters import filter_sessions
+from orq_nb.analysis.summaries import cost_by_tag, daily_summary, explode_tags, tag_counts
+from orq_nb.analysis.tags import TagIndex
+
+TAGS = ["a", "b", "c", "d", "e"]
+PROJECTS = ["p1", "p2", None]
+
+
+def frame(rows) -> pd.DataFrame:
+    records = []
+    for i, (tags, project, day, cost) in enumerate(rows):
+        record = {"_id": f"s{i}", "external_id": f"t{i}", "duration": 1000.0 * (i + 1), "contact_ids": [],
+                  "tags": tags, "traces_count": 1, "started_at": f"2026-10-{day:02d}T12:00:00Z",
+                  "billing": {"input_cost": cost, "output_cost": 0, "total_cost": cost},
+                  "usage": {"prompt_tokens": 10, "completion_tokens": 0, "total_tokens": 10}}
+        if project:
+            record["project_id"] = project
+        records.append(record)
+    return orq_nb.sessions_frame(records)
+
+
+rows = st.lists(st.tuples(st.lists(st.sampled_from(TAGS), max_size=3, unique=True),
+                          st.sampled_from(PROJECTS), st.integers(1, 28), st.floats(0, 5)), max_size=40)
+picks = st.lists(st.sampled_from(TAGS + ["zz"]), max_size=3)
+
+
+def reference(df, tags, match, exclude, projects, start, end):
+    keep = []
+    for _, row in df.iterrows():
+        have = set(row["tags"])
+        ok = True
+        if tags:
+            ok = have >= set(tags) if match == "all" else bool(have & set(tags))
+        if exclude and have & set(exclude):
+            ok = False
+        if projects is not None:
+            project = None if pd.isna(row["project_id"]) else row["project_id"]
+            ok = ok and project in projects
+        if start is not None and row["started_at"] < pd.Timestamp(start, tz="UTC"):
+            ok = False
+        if end is not None and row["started_at"] >= pd.Timestamp(end, tz="UTC"):
+            ok = False
+        keep.append(ok)
+    return df[np.array(keep, dtype=bool)] if len(df) else df
+
+
+@settings(max_examples=150, deadline=None)
+@given(rows, picks, st.sampled_from(["any", "all"]), picks,
+       st.none() | st.lists(st.sampled_from(PROJECTS), max_size=2),
+       st.none() | st.integers(1, 28), st.none() | st.integers(1, 28))
+def test_filter_sessions_matches_the_reference(rows, tags, match, exclude, projects, start, end):
+    df = frame(rows)
+    start = None if start is None else f"2026-10-{start:02d}"
+    end = None if end is None else f"2026-10-{end:02d}"
+    got = filter_sessions(df, tags=tags, match=match, exclude_tags=exclude, projects=projects,
+                          start=start, end=end)
+    want = reference(df, tags, match, exclude, projects, start, end)
+    assert got["id"].tolist() == want["id"].tolist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows)
+def test_counts_and_cost_by_tag_match_a_python_count(rows):
+    df = frame(rows)
+    expected = pd.Series([t for tags in df["tags"] for t in tags], dtype=object).value_counts()
+    assert tag_counts(df).to_dict() == expected.to_dict()
+    by_tag = cost_by_tag(df)
+    for tag in expected.index:
+        having = df[df["tags"].map(lambda t, tag=tag: tag in t)]
+        assert by_tag.loc[tag, "sessions"] == len(having)
+        assert by_tag.loc[tag, "total_cost"] == pytest.approx(having["total_cost"].sum())
+        assert by_tag.loc[tag, "median_duration_s"] == pytest.approx(having["duration_ms"].median() / 1000)
+
+
+def test_tag_index_is_built_once_per_frame_and_rebuilt_when_tags_change():
+    df = orq_nb.load_sample()
+    first = TagIndex.of(df)
+    assert TagIndex.of(df) is first
+    assert TagIndex.of(df.copy()) is not first
+    df["tags"] = df["tags"].map(lambda t: t + ["new"])
+    assert "new" in TagIndex.of(df).tags
+
+
+def test_explode_tags_keeps_untagged_sessions_once():
+    df = frame([(["a", "b"], "p1", 1, 1.0), ([], None, 2, 2.0)])
+    out = explode_tags(df)
+    assert out["id"].tolist() == ["s0", "s0", "s1"]
+    assert out["tag"].tolist()[:2] == ["a", "b"] and pd.isna(out["tag"].iloc[2])
+
+
+def test_daily_summary_by_utc_day():
+    df = frame([(["a"], "p1", 1, 1.0), (["a"], "p1", 1, 3.0), ([], None, 2, 2.0)])
+    out = daily_summary(df)
+    assert out["sessions"].tolist() == [2, 1]
+    assert out["total_cost"].tolist() == [4.0, 2.0]
+    assert out.index[0] == pd.Timestamp("2026-10-01", tz="UTC")
+
+
+def test_unknown_match_is_refused():
+    with pytest.raises(ValueError, match="match must be"):
+        filter_sessions(frame([]), tags=["a"], match="some")
+
+
+def test_repeated_tags_with_match_all_still_match():
+    df = frame([(["a"], "p1", 1, 0.0), (["b"], "p1", 1, 0.0)])
+    assert filter_sessions(df, tags=["a", "a"], match="all")["id"].tolist() == ["s0"]
+    assert filter_sessions(df, tags=["a", "zz"], match="all").empty
