@@ -20,7 +20,7 @@ from orq_nb.load.errors import (
     SessionValidationError,
 )
 from orq_nb.load.from_arrow import parse_table
-from orq_nb.load.from_records import parse_records, session_records
+from orq_nb.load.from_records import gc_paused, parse_records, session_records
 from orq_nb.load.schemas import SessionSchema
 from orq_nb.load.validate import Parsed, validate
 
@@ -39,6 +39,11 @@ def load_parsed(parsed: Parsed, positions: np.ndarray | None = None) -> tuple[pd
     """
     if positions is None:
         positions = np.arange(parsed.size)
+    with gc_paused():
+        return _load_parsed(parsed, positions)
+
+
+def _load_parsed(parsed: Parsed, positions: np.ndarray) -> tuple[pd.DataFrame, list[Reject]]:
     columns = validate(parsed)
     table = pa.Table.from_arrays([columns[c.name] for c in COLUMNS], schema=VALID_SCHEMA)
     flagged = parsed.flag
@@ -65,9 +70,9 @@ def load_parsed(parsed: Parsed, positions: np.ndarray | None = None) -> tuple[pd
 
 
 def _drop_duplicates(frame: pd.DataFrame) -> pd.DataFrame:
-    repeated = frame["id"].duplicated(keep=False)
-    if not repeated.any():
+    if frame["id"].is_unique:
         return frame
+    repeated = frame["id"].duplicated(keep=False)
     latest = frame[["id", "updated_at"]].sort_values("updated_at", kind="stable", na_position="first")
     keep = frame.index.isin(latest.drop_duplicates("id", keep="last").index)
     dropped = len(frame) - int(keep.sum())

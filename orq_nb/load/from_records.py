@@ -1,10 +1,11 @@
 """Session records as Python objects (dicts in either key style, pages) into typed Arrow arrays.
 
 The short route for dicts: every key of every object level is read at once
-(pandas' C reader of dict rows where it can vouch for the result), each key's
-values are checked for their JSON type, and each becomes an Arrow array of the
-column's type. A value of the wrong type is left null and its record flagged;
-the rules themselves are checked by :mod:`orq_nb.load.validate`.
+(pandas' C reader of dict rows where it can vouch for the result) into numpy
+object arrays. Once :mod:`orq_nb.load.validate` has folded the key styles,
+each column's values are checked for their JSON type and become an Arrow array
+of the column's type (:func:`_typed`); a value of the wrong type is left null
+and its record flagged. The rules themselves are checked by the validator.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from itertools import chain
+from itertools import compress
 from typing import Any
 
 import numpy as np
@@ -125,7 +126,7 @@ def _table(objs: list[dict], keys: Sequence[str]) -> tuple[np.ndarray, np.ndarra
 
 def _kinds_ok(values: np.ndarray, given: np.ndarray, allowed: set) -> np.ndarray:
     """Mask of given values whose type is in ``allowed`` (exactly: a bool is no number)."""
-    if set(map(type, values if given.all() else values[given])) <= allowed:
+    if set(map(type, values if given.all() else compress(values, given))) <= allowed:
         return given
     return given & np.fromiter((type(v) in allowed for v in values), dtype=bool, count=len(values))
 
@@ -145,6 +146,13 @@ def _floats(values: np.ndarray, flag: np.ndarray) -> np.ndarray:
 
 def _typed(column: Column, values: np.ndarray, given: np.ndarray, flag: np.ndarray) -> pa.Array:
     """One key's values as an Arrow array of the column's JSON type; wrong types flagged, null."""
+    values = np.ascontiguousarray(values)  # a column of the row-major table: one copy, then fast reads
+    if column.kind == "text":
+        # pyarrow takes exactly what the schema's String takes (str, UTF-8 bytes) and refuses the rest.
+        try:
+            return pa.array(values, type=column.json_type, mask=~given)
+        except (pa.ArrowException, UnicodeError):
+            pass
     ok = _kinds_ok(values, given, _PYTHON_TYPES[column.kind])
     wrong = given & ~ok
     if wrong.any():
@@ -157,13 +165,15 @@ def _typed(column: Column, values: np.ndarray, given: np.ndarray, flag: np.ndarr
         flag[rows[too_large]] = True
         return pa.array(numbers, mask=~ok)
     if column.kind == "strings":
-        lists = values[ok]
-        if not set(map(type, chain.from_iterable(lists))) <= {str}:
+        # pyarrow refuses items that are not str (or UTF-8 bytes, which the schema takes too).
+        try:
+            return pa.array(values, type=column.json_type, mask=~ok)
+        except (pa.ArrowException, UnicodeError):
             bad = np.zeros(len(values), dtype=bool)
-            bad[ok] = [any(type(t) is not str for t in v) for v in lists]
+            bad[ok] = [any(type(t) is not str for t in v) for v in values[ok]]
             flag |= bad
             ok = ok & ~bad
-    return pa.array(values if ok.all() else np.where(ok, values, None), type=column.json_type)
+    return pa.array(values, type=column.json_type, mask=~ok)
 
 
 def _read_level(objs: Sequence, level: tuple[str, ...], present: np.ndarray, parsed: Parsed) -> None:
@@ -185,13 +195,13 @@ def _read_level(objs: Sequence, level: tuple[str, ...], present: np.ndarray, par
             parsed.keys[path] = (None, given)
             _read_level(values[:, j], path, given, parsed)
         else:
-            parsed.keys[path] = (_typed(_BY_PATH[path], values[:, j], given, flag), given)
+            parsed.keys[path] = (values[:, j], given)
 
 
 def parse_records(records: list) -> Parsed:
     """Read raw session records (anything; what is not a dict is flagged) into a :class:`Parsed`."""
     n = len(records)
-    parsed = Parsed(n, {}, np.zeros(n, dtype=bool), records.__getitem__)
+    parsed = Parsed(n, {}, np.zeros(n, dtype=bool), records.__getitem__, _typed)
     with gc_paused():
         _read_level(records, (), np.ones(n, dtype=bool), parsed)
     return parsed

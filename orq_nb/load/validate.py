@@ -12,6 +12,7 @@ cannot mirror is refused at import.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -27,10 +28,11 @@ from orq_nb.load.fields import ISO_DATETIME
 
 __all__ = ["Parsed", "validate", "VALIDATORS"]
 
-_FIRST_UTC = pd.Timestamp("0001-01-01", tz="UTC")
-_LAST_UTC = pd.Timestamp("9999-12-31 23:59:59.999999", tz="UTC")
 _ISO_FULL = "^(?:" + ISO_DATETIME + ")$"
 _MICROS = pa.timestamp("us", tz="UTC")
+#: The instants the schema accepts (years 1-9999 UTC), in microseconds since the epoch.
+_FIRST_US = pa.scalar(dt.datetime(1, 1, 1, tzinfo=dt.UTC), _MICROS).cast(pa.int64())
+_LAST_US = pa.scalar(dt.datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=dt.UTC), _MICROS).cast(pa.int64())
 
 
 @dataclass
@@ -50,12 +52,18 @@ class Parsed:
         the wrong JSON type, a record that is not an object, ...).
     record_at : callable
         The raw record at a position, for marshmallow and for rejects.
+    typed : callable, optional
+        For a source that hands over Python objects (numpy object arrays):
+        ``typed(column, values, given, flag)`` returns them as an Arrow array
+        of the column's JSON type, flagging values of the wrong type. Called
+        once per column, after the key styles are folded.
     """
 
     size: int
-    keys: dict[tuple[str, ...], tuple[pa.Array | None, np.ndarray]]
+    keys: dict[tuple[str, ...], tuple[pa.Array | np.ndarray | None, np.ndarray]]
     flag: np.ndarray
     record_at: Callable[[int], Any]
+    typed: Callable[[Column, np.ndarray, np.ndarray, np.ndarray], pa.Array] | None = None
 
 
 def _supported(column: Column) -> tuple:
@@ -87,10 +95,12 @@ def _resolve(parsed: Parsed, column: Column) -> tuple[pa.Array, np.ndarray]:
             array, given = other, other_given
             continue
         parsed.flag |= given & other_given  # both styles: the schema compares the values
-        array = pc.coalesce(array, other)
+        array = np.where(given, array, other) if isinstance(array, np.ndarray) else pc.coalesce(array, other)
         given = given | other_given
     if array is None:
-        array = pa.nulls(parsed.size, column.json_type)
+        return pa.nulls(parsed.size, column.json_type), given
+    if isinstance(array, np.ndarray):
+        array = parsed.typed(column, array, given, parsed.flag)
     return array, given
 
 
@@ -122,17 +132,20 @@ def _flag_numbers(array: pa.Array, ok: np.ndarray, validators: tuple, flag: np.n
 def _times(array: pa.Array, ok: np.ndarray, flag: np.ndarray) -> pa.Array:
     """ISO 8601 strings (or Arrow timestamps) as UTC microseconds; flag what the schema refuses."""
     if pa.types.is_timestamp(array.type):
-        stamps = pd.Series(pc.cast(array, pa.timestamp("us", tz=array.type.tz or "UTC"), safe=False)
-                           .to_pandas()).dt.tz_convert("UTC")
+        stamps = pc.cast(array, pa.timestamp("us", tz=array.type.tz or "UTC"), safe=False).cast(_MICROS)
     else:
-        shaped = pc.match_substring_regex(array, _ISO_FULL).fill_null(False).to_numpy(zero_copy_only=False)
-        text = pd.Series(pd.array(array, dtype=TEXT_DTYPE))
-        if not shaped.all():
-            text = text.where(shaped)
-        stamps = pd.to_datetime(text, utc=True, format="ISO8601", errors="coerce")
-    in_range = ((stamps >= _FIRST_UTC) & (stamps <= _LAST_UTC)).to_numpy(dtype=bool, na_value=False)
-    flag |= ok & ~in_range
-    return pa.array(stamps.astype(DATETIME_DTYPE).array, type=_MICROS)
+        shaped = pc.match_substring_regex(array, _ISO_FULL).fill_null(False)
+        text = array if pc.all(shaped).as_py() is not False else pc.if_else(shaped, array, None)
+        try:  # Arrow's parser takes the common forms; pandas' the rest (naive, 7-9 digits, ...)
+            stamps = pc.cast(text, _MICROS, safe=False)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            parsed = pd.to_datetime(pd.Series(pd.array(text, dtype=TEXT_DTYPE)), utc=True, format="ISO8601",
+                                    errors="coerce")
+            stamps = pa.array(parsed.astype(DATETIME_DTYPE).array, type=_MICROS)
+    micros = stamps.cast(pa.int64())
+    in_range = pc.and_(pc.greater_equal(micros, _FIRST_US), pc.less_equal(micros, _LAST_US))
+    flag |= ok & ~in_range.fill_null(False).to_numpy(zero_copy_only=False)
+    return stamps
 
 
 def _flag_null_items(array: pa.Array, flag: np.ndarray) -> None:
