@@ -31,8 +31,8 @@ _KINDS: tuple[tuple[type, str, object], ...] = (
     (fields.String, "text", TEXT_DTYPE),
 )
 #: Arrow type of each kind as JSON carries it, and once validated.
-JSON_TYPES = {"text": pa.string(), "number": pa.float64(), "strings": pa.list_(pa.string()),
-              "datetime": pa.string()}
+JSON_TYPES = {"text": pa.large_string(), "number": pa.float64(), "strings": pa.list_(pa.string()),
+              "datetime": pa.large_string()}
 VALID_TYPES = {**JSON_TYPES, "datetime": pa.timestamp("us", tz="UTC")}
 
 

@@ -24,17 +24,40 @@ __all__ = ["parse_table"]
 _BY_PATH = {column.wire_path[:-1] + (alias,): column for column in COLUMNS for alias in column.aliases}
 
 
+def _text(t: pa.DataType) -> bool:
+    if pa.types.is_dictionary(t):
+        t = t.value_type
+    return pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_binary(t) or (
+        pa.types.is_large_binary(t))
+
+
+#: The Arrow types whose values the schema's field takes for each kind (a null column fits any).
+_FITS = {
+    "text": _text,
+    "number": lambda t: pa.types.is_integer(t) or pa.types.is_floating(t),
+    "datetime": lambda t: _text(t) or pa.types.is_timestamp(t),
+    "strings": lambda t: (pa.types.is_list(t) or pa.types.is_large_list(t)) and (
+        _text(t.value_type) or pa.types.is_null(t.value_type)),
+}
+
+
 def _cast(column: Column, array: pa.Array, flag: np.ndarray) -> pa.Array:
-    """``array`` as the column's JSON type (timestamps stay timestamps); flag what cannot be."""
+    """``array`` as the column's JSON type (timestamps stay timestamps); flag what does not fit.
+
+    Only types holding what the schema's field takes are cast: a string column
+    is no number column, even where every string reads as one.
+    """
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks()
     if column.kind == "datetime" and pa.types.is_timestamp(array.type):
         return array
-    try:
-        return array.cast(column.json_type)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
-        flag |= array.is_valid().to_numpy(zero_copy_only=False)
-        return pa.nulls(len(array), column.json_type)
+    if pa.types.is_null(array.type) or _FITS[column.kind](array.type):
+        try:
+            return array.cast(column.json_type)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+            pass
+    flag |= array.is_valid().to_numpy(zero_copy_only=False)
+    return pa.nulls(len(array), column.json_type)
 
 
 def _read(arrays: dict[str, Any], level: tuple[str, ...], keys: dict, flag: np.ndarray) -> None:
@@ -58,10 +81,14 @@ def _read(arrays: dict[str, Any], level: tuple[str, ...], keys: dict, flag: np.n
             keys[path] = (_cast(_BY_PATH[path], array, flag), given)
 
 
+_OBJECTS = {level[-1] for level in LEVEL_KEYS if level}
+_FRAME_ONLY = set(COLUMN_NAMES) - {alias for column in COLUMNS for alias in column.aliases}
+
+
 def _is_frame_form(table: pa.Table) -> bool:
+    """Columns named as a sessions frame's (``duration_ms``, ``total_cost``), no nested objects."""
     names = set(table.column_names)
-    return "id" in names and not names & set(LEVEL_KEYS) - {()} and bool(
-        names & (set(COLUMN_NAMES) - {c.wire_path[-1] for c in COLUMNS}))
+    return not names & _OBJECTS and bool(names & _FRAME_ONLY)
 
 
 def _plain(value: Any) -> Any:

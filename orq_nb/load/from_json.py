@@ -59,6 +59,12 @@ def _brackets(buf: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 
 def array_to_lines(data: bytearray) -> np.ndarray | None:
+    """Rewrite a compact JSON array of objects, in place, as one object per line; see :func:`_split`."""
+    split = _split(data)
+    return None if split is None else split[0]
+
+
+def _split(data: bytearray) -> tuple[np.ndarray, int, int] | None:
     """Rewrite a compact JSON array of objects, in place, as one object per line.
 
     Only brackets are tracked (not strings), block by block: the comma after
@@ -67,7 +73,7 @@ def array_to_lines(data: bytearray) -> np.ndarray | None:
     parse or to give one row per line, so the caller then falls back to the
     plain reader; so does any array with line breaks in it (pretty-printed, or
     a raw line break inside a string, which is not JSON). Returns the start of
-    each line, or None.
+    each line and the positions of the two brackets it blanked, or None.
     """
     view = np.frombuffer(data, dtype=np.uint8)
     if not len(view):
@@ -102,7 +108,14 @@ def array_to_lines(data: bytearray) -> np.ndarray | None:
         return None
     view[commas[:-1]] = 10
     view[opened] = view[closed] = 32
-    return np.concatenate([[0], commas[:-1] + 1]).astype(np.int64)
+    return np.concatenate([[0], commas[:-1] + 1]).astype(np.int64), opened, closed
+
+
+def _undo(data: bytearray, starts: np.ndarray, opened: int, closed: int) -> None:
+    """Restore what :func:`array_to_lines` rewrote, for the reader that takes over."""
+    view = np.frombuffer(data, dtype=np.uint8)
+    view[starts[1:] - 1] = ord(",")
+    view[opened], view[closed] = ord("["), ord("]")
 
 
 def line_starts(data: bytearray) -> np.ndarray | None:
@@ -253,11 +266,19 @@ def _sessions(data: bytearray, starts: np.ndarray, pages: bool, block: int) -> t
 def parse_json(data: bytearray, lines: bool) -> Parsed | None:
     """Parse JSON lines (``lines``) or a compact JSON array or page; None when Python must.
 
-    ``data`` may be rewritten in place (array separators become newlines).
+    ``data`` is rewritten in place while parsing (array separators become
+    newlines) and restored when this returns None.
     """
-    starts = line_starts(data) if lines else array_to_lines(data)
+    split = None if lines else _split(data)
+    parsed = _parse_lines(data, line_starts(data) if lines else split and split[0])
+    if parsed is None and split is not None:
+        _undo(data, *split)
+    return parsed
+
+
+def _parse_lines(data: bytearray, starts: np.ndarray | None) -> Parsed | None:
     block = _BLOCK
-    if starts is None and not lines:
+    if starts is None:
         starts = _one_document(data)
         block = max(_BLOCK, len(data) + 1)
     if starts is None or not len(data) or not _objects_only(data, starts):

@@ -151,45 +151,40 @@ def _suffix(name: str) -> str:
     return Path(path.stem).suffix if path.suffix == ".gz" else path.suffix
 
 
-def _read_bytes(source: str | os.PathLike | IO) -> bytearray:
-    """The source's bytes (unzipped), read once into one buffer."""
+def _read_all(f: IO[bytes]) -> bytearray:
+    """Every byte of an open binary file (unzipped if it is gzip), into one buffer."""
+    if f.peek(2)[:2] == _GZIP:
+        data = bytearray()
+        with gzip.GzipFile(fileobj=f) as unzipped:
+            while block := unzipped.read(1 << 24):
+                data += block
+        return data
+    size = os.fstat(f.fileno()).st_size
+    data = bytearray(size)  # regular files: one allocation, read in place
+    got = f.readinto(data) if size else 0
+    del data[got:]
+    while block := f.read(1 << 24):  # pipes and files that grew
+        data += block
+    return data
+
+
+def _source(source: str | os.PathLike | IO) -> tuple[pa.Table | None, bytearray | None]:
+    """A Parquet or Feather table, or the source's (unzipped) bytes; each source is read once."""
     if isinstance(source, (str, os.PathLike)):
         with open(source, "rb") as f:
-            head = f.read(2)
-            if head != _GZIP:
-                data = bytearray(os.fstat(f.fileno()).st_size)
-                data[:2] = head
-                view = memoryview(data)
-                got = 2
-                while got < len(data) and (n := f.readinto(view[got:])):
-                    got += n
-                return data
-        with gzip.open(source, "rb") as f:
-            data = bytearray()
-            while block := f.read(1 << 24):
-                data += block
-            return data
+            head = f.peek(6)[:6]
+            if not head.startswith((_PARQUET, _FEATHER)):
+                return None, _read_all(f)
+        return (pq.read_table(source) if head.startswith(_PARQUET) else feather.read_table(source)), None
     raw = source.read()
     data = bytearray(raw.encode("utf-8") if isinstance(raw, str) else raw)
     if data[:2] == _GZIP:
         data = bytearray(gzip.decompress(data))
-    return data
-
-
-def _arrow_table(source: Any, data: bytearray | None) -> pa.Table | None:
-    """A Parquet or Feather source as a table (read from its path when it has one)."""
-    head = _peek(source) if data is None else bytes(data[:6])
-    target = source if data is None else pa.BufferReader(bytes(data))
-    if head.startswith(_PARQUET):
-        return pq.read_table(target)
-    if head.startswith(_FEATHER):
-        return feather.read_table(target)
-    return None
-
-
-def _peek(path: str | os.PathLike) -> bytes:
-    with open(path, "rb") as f:
-        return f.read(6)
+    if data.startswith(_PARQUET):
+        return pq.read_table(pa.BufferReader(data)), None
+    if data.startswith(_FEATHER):
+        return feather.read_table(pa.BufferReader(data)), None
+    return None, data
 
 
 def read_sessions(
@@ -226,12 +221,7 @@ def read_sessions(
     """
     check_errors(errors)
     name = _name_of(path_or_file)
-    on_disk = isinstance(path_or_file, (str, os.PathLike))
-    table = _arrow_table(path_or_file, None) if on_disk else None
-    data = None
-    if table is None:
-        data = _read_bytes(path_or_file)
-        table = None if on_disk else _arrow_table(path_or_file, data)
+    table, data = _source(path_or_file)
     if table is not None:
         frame, bad = load_parsed(parse_table(table))
         return finish([frame], bad, table.num_rows, errors, rejects)

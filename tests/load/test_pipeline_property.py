@@ -1,4 +1,8 @@
-"""Property: the columnar loader accepts exactly what SessionSchema accepts, same values."""
+"""Property: the pipeline accepts exactly what SessionSchema(many=True).load accepts, with the same values.
+
+For records in memory (either key style, with and without pandas' C dict reader),
+JSON arrays and JSON lines on disk, and Arrow tables.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -254,3 +259,53 @@ def test_every_edge_value_in_every_column_is_judged_like_the_schema(column):
             batch.append(record)
     check(batch)
     check_file([r for r in batch if b"x" not in r.values()], lines=False)
+
+
+# Arrow tables (Parquet and Feather files, or tables given): every column has one Arrow type,
+# so values vary within it; a null counts as an absent key, as README says.
+table_numbers = st.one_of(st.none(), numbers.filter(lambda v: v < 2**53),
+                          st.sampled_from([-1.0, -0.0, math.nan, math.inf]))
+table_texts = st.one_of(st.none(), texts)
+table_lists = st.one_of(st.none(), st.lists(st.one_of(texts, st.none()), max_size=3))
+table_times = st.one_of(st.none(), iso_times(), st.sampled_from(
+    ["2023-02-29T00:00:00", "0000-01-01T00:00:00", "2023-01-01T24:00:00", "x", "2023-01-01"]))
+TABLE_KINDS = {"text": table_texts, "number": table_numbers, "strings": table_lists, "datetime": table_times}
+
+
+def _drop_nulls(value):
+    if isinstance(value, dict):
+        return {k: _drop_nulls(v) for k, v in value.items() if v is not None}
+    return value
+
+
+@st.composite
+def session_tables(draw):
+    """A wire-form table in one key style: typed columns, nested structs, nulls anywhere."""
+    rows = draw(st.integers(1, 8))
+    style = draw(st.sampled_from([0, -1]))  # the wire key or its camelCase
+    records = [{} for _ in range(rows)]
+    for column in COLUMNS:
+        key = column.aliases[style]
+        for i in range(rows):
+            holder = records[i]
+            for parent in column.wire_path[:-1]:
+                holder = holder.setdefault(parent, {})
+            holder[key] = draw(TABLE_KINDS[column.kind])
+    for i in range(rows):
+        if draw(st.integers(0, 9)) == 0:
+            records[i][draw(st.sampled_from(["billing", "usage"]))] = None
+        for key in ("_id", "id"):  # unique ids, so that no duplicate is dropped
+            if isinstance(records[i].get(key), str):
+                records[i][key] = f"{i}:" + records[i][key]
+    return pa.Table.from_pylist(records)
+
+
+@SETTINGS
+@given(session_tables())
+def test_arrow_tables_agree_with_the_schema(table):
+    rows = [_drop_nulls(row) for row in table.to_pylist()]
+    rejects: list = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        frame = sessions_frame(table, errors="skip", rejects=rejects)
+    compare(rows, frame, rejects)
