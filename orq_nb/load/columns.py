@@ -17,7 +17,7 @@ from orq_nb.load.fields import NonNegativeNumber, StringList, UtcDateTime
 from orq_nb.load.schemas import SessionSchema, key_aliases, wire_key
 
 __all__ = [
-    "Column", "COLUMNS", "COLUMN_NAMES", "DTYPES", "VALID_SCHEMA", "LEVEL_KEYS", "LEVEL_GROUPS",
+    "Column", "COLUMNS", "COLUMN_NAMES", "DTYPES", "VALID_SCHEMA", "LEVEL_KEYS", "LEVEL_GROUPS", "COLUMN_AT",
 ]
 
 TEXT_DTYPE = pd.StringDtype(na_value=np.nan)
@@ -114,4 +114,6 @@ VALID_SCHEMA = pa.schema([pa.field(column.name, column.valid_type) for column in
 #: Wire path of each object level -> the key groups (aliases) read there, and all their keys.
 LEVEL_GROUPS = _level_groups()
 LEVEL_KEYS = {level: [key for group in groups for key in group] for level, groups in LEVEL_GROUPS.items()}
+#: Key path under any key style (e.g. ``("billing", "inputCost")``) -> its column.
+COLUMN_AT = {column.wire_path[:-1] + (alias,): column for column in COLUMNS for alias in column.aliases}
 

@@ -16,12 +16,11 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from orq_nb.load.columns import COLUMN_NAMES, COLUMNS, LEVEL_KEYS, Column
+from orq_nb.load.columns import COLUMN_AT, COLUMN_NAMES, COLUMNS, LEVEL_KEYS, Column
 from orq_nb.load.validate import Parsed
 
 __all__ = ["parse_table"]
 
-_BY_PATH = {column.wire_path[:-1] + (alias,): column for column in COLUMNS for alias in column.aliases}
 
 
 def _text(t: pa.DataType) -> bool:
@@ -78,7 +77,7 @@ def _read(arrays: dict[str, Any], level: tuple[str, ...], keys: dict, flag: np.n
             keys[path] = (None, given)
             _read({f.name: array.field(i) for i, f in enumerate(array.type)}, path, keys, flag)
         else:
-            keys[path] = (_cast(_BY_PATH[path], array, flag), given)
+            keys[path] = (_cast(COLUMN_AT[path], array, flag), given)
 
 
 _OBJECTS = {level[-1] for level in LEVEL_KEYS if level}

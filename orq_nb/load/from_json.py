@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pa_json
 
-from orq_nb.load.columns import COLUMNS, LEVEL_GROUPS, LEVEL_KEYS
+from orq_nb.load.columns import COLUMN_AT, LEVEL_GROUPS, LEVEL_KEYS
 from orq_nb.load.from_records import gc_paused
 from orq_nb.load.validate import Parsed
 
@@ -155,8 +155,7 @@ def _struct(level: tuple[str, ...]) -> list[pa.Field]:
     fields = []
     for key in LEVEL_KEYS[level]:
         path = level + (key,)
-        kind = pa.struct(_struct(path)) if path in LEVEL_KEYS else next(
-            c.json_type for c in COLUMNS if c.wire_path[:-1] == level and key in c.aliases)
+        kind = pa.struct(_struct(path)) if path in LEVEL_KEYS else COLUMN_AT[path].json_type
         fields.append(pa.field(key, kind))
     return fields
 

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from orq_nb.load.columns import COLUMNS, LEVEL_KEYS, Column
+from orq_nb.load.columns import LEVEL_KEYS, Column
 from orq_nb.load.validate import Parsed
 
 try:  # pandas' own reader of dict rows (what DataFrame(list_of_dicts) uses)
@@ -31,7 +31,6 @@ except ImportError:  # pragma: no cover - depends on the pandas build
 __all__ = ["parse_records", "session_records", "is_envelope", "page_data", "gc_paused"]
 
 _PYTHON_TYPES = {"text": {str}, "number": {int, float}, "strings": {list}, "datetime": {str}}
-_BY_PATH = {column.wire_path[:-1] + (alias,): column for column in COLUMNS for alias in column.aliases}
 _MISSING = object()
 _BLOCK = 512
 
