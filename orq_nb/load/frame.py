@@ -35,7 +35,8 @@ def load_parsed(parsed: Parsed, positions: np.ndarray | None = None) -> tuple[pd
 
     The validator handles the records it can vouch for; the schema decides on
     the rest, so the messages users see are the schema's own. Rows are indexed
-    by ``positions`` (default 0..n-1).
+    by ``positions`` (default 0..n-1). ``parsed`` is consumed: its arrays and
+    raw records are released before the frame is built, to keep the peak low.
     """
     if positions is None:
         positions = np.arange(parsed.size)
@@ -46,6 +47,7 @@ def load_parsed(parsed: Parsed, positions: np.ndarray | None = None) -> tuple[pd
 def _load_parsed(parsed: Parsed, positions: np.ndarray) -> tuple[pd.DataFrame, list[Reject]]:
     columns = validate(parsed)
     table = pa.Table.from_arrays([columns[c.name] for c in COLUMNS], schema=VALID_SCHEMA)
+    del columns
     flagged = parsed.flag
     slow = np.flatnonzero(flagged)
     if len(slow):
@@ -59,6 +61,7 @@ def _load_parsed(parsed: Parsed, positions: np.ndarray) -> tuple[pd.DataFrame, l
             rescued.append(positions[i])
         except ValidationError as error:
             rejects.append(Reject.from_error(int(positions[i]), record, error))
+    parsed.release()  # the source's buffers: gone before the frame is built
     if loaded:
         index = np.concatenate([index, np.array(rescued, dtype=index.dtype)])
         order = np.argsort(index, kind="stable")

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from orq_nb.load.columns import COLUMN_AT, COLUMN_NAMES, COLUMNS, LEVEL_KEYS, Column
 from orq_nb.load.validate import Parsed
@@ -46,8 +47,6 @@ def _cast(column: Column, array: pa.Array, flag: np.ndarray) -> pa.Array:
     Only types holding what the schema's field takes are cast: a string column
     is no number column, even where every string reads as one.
     """
-    if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks()
     if column.kind == "datetime" and pa.types.is_timestamp(array.type):
         return array
     if pa.types.is_null(array.type) or _FITS[column.kind](array.type):
@@ -65,8 +64,6 @@ def _read(arrays: dict[str, Any], level: tuple[str, ...], keys: dict, flag: np.n
         if key not in arrays:
             continue
         array, path = arrays[key], level + (key,)
-        if isinstance(array, pa.ChunkedArray):
-            array = array.combine_chunks()
         given = array.is_valid().to_numpy(zero_copy_only=False)
         if path in LEVEL_KEYS:
             if not pa.types.is_struct(array.type):
@@ -75,7 +72,7 @@ def _read(arrays: dict[str, Any], level: tuple[str, ...], keys: dict, flag: np.n
                 keys[path] = (None, given)
                 continue
             keys[path] = (None, given)
-            _read({f.name: array.field(i) for i, f in enumerate(array.type)}, path, keys, flag)
+            _read({f.name: pc.struct_field(array, [i]) for i, f in enumerate(array.type)}, path, keys, flag)
         else:
             keys[path] = (_cast(COLUMN_AT[path], array, flag), given)
 

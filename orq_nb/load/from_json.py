@@ -196,16 +196,17 @@ class _Lines:
 
 
 def _read(arrays: dict[str, Any], level: tuple[str, ...], keys: dict) -> None:
-    """Fill ``keys`` with ``path: (array, given)`` for this level and the levels below it."""
+    """Fill ``keys`` with ``path: (array, given)`` for this level and the levels below it.
+
+    Arrays stay chunked as the reader made them: combining them would copy every column.
+    """
     for key in LEVEL_KEYS[level]:
         array = arrays[key]
-        if isinstance(array, pa.ChunkedArray):
-            array = array.combine_chunks()
         given = array.is_valid().to_numpy(zero_copy_only=False)
         path = level + (key,)
         if pa.types.is_struct(array.type):
             keys[path] = (None, given)
-            _read({f.name: array.field(i) for i, f in enumerate(array.type)}, path, keys)
+            _read({f.name: pc.struct_field(array, [i]) for i, f in enumerate(array.type)}, path, keys)
         else:
             keys[path] = (array, given)
 
@@ -251,15 +252,19 @@ def _sessions(data: bytearray, starts: np.ndarray, pages: bool, block: int) -> t
         return None
     if not pages:
         return {name: table.column(name) for name in table.column_names}, None, None
-    data_column = table.column("data").combine_chunks()
+    data_column = table.column("data")
     if data_column.null_count:
         return None  # a line that is not a page: leave mixed files to Python
     sessions = pc.list_flatten(data_column)
-    line_of = pc.list_parent_indices(data_column).to_numpy()
-    offsets = data_column.offsets.to_numpy()
-    item_of = np.arange(len(sessions)) - (offsets[line_of] - offsets[0])
-    columns = {f.name: sessions.field(i) for i, f in enumerate(sessions.type)}
-    return columns, line_of, item_of
+    line_of, item_of, row = [], [], 0
+    for chunk in data_column.chunks:
+        parents = pc.list_parent_indices(chunk).to_numpy()
+        offsets = chunk.offsets.to_numpy()
+        line_of.append(parents + row)
+        item_of.append(np.arange(len(parents)) - (offsets[parents] - offsets[0]))
+        row += len(chunk)
+    columns = {f.name: pc.struct_field(sessions, [i]) for i, f in enumerate(sessions.type)}
+    return columns, np.concatenate(line_of), np.concatenate(item_of)
 
 
 def parse_json(data: bytearray, lines: bool) -> Parsed | None:

@@ -223,13 +223,17 @@ def read_sessions(
     name = _name_of(path_or_file)
     table, data = _source(path_or_file)
     if table is not None:
-        frame, bad = load_parsed(parse_table(table))
-        return finish([frame], bad, table.num_rows, errors, rejects)
+        size = table.num_rows
+        parsed = parse_table(table)
+        del table
+        frame, bad = load_parsed(parsed)
+        return finish([frame], bad, size, errors, rejects)
     if data.startswith(_BOM):
         data[:3] = b"   "
     lines = _suffix(name) in _LINES_SUFFIXES or (_suffix(name) != ".json" and _sniff_lines(data[:1 << 20]))
     parsed = parse_json(data, lines)
     if parsed is not None:
+        del data  # the parsed batch holds what it still needs of the buffer
         frame, bad = load_parsed(parsed)
         return finish([frame], bad, parsed.size, errors, rejects)
     return _read_with_python(data, name, lines, errors, rejects, chunk_size)

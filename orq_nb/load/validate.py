@@ -65,6 +65,17 @@ class Parsed:
     record_at: Callable[[int], Any]
     typed: Callable[[Column, np.ndarray, np.ndarray, np.ndarray], pa.Array] | None = None
 
+    def release(self) -> None:
+        """Drop the arrays and the raw records (and with them the source's buffers)."""
+        self.keys.clear()
+        self.record_at = _released
+        self.typed = None
+        pa.default_memory_pool().release_unused()  # hand Arrow's freed blocks back to the system
+
+
+def _released(i: int) -> Any:
+    raise RuntimeError("this batch was loaded and released; parse the source again")
+
 
 def _supported(column: Column) -> tuple:
     """The column's validators, refusing any this module cannot mirror."""
@@ -87,7 +98,7 @@ def _resolve(parsed: Parsed, column: Column) -> tuple[pa.Array, np.ndarray]:
     prefix = column.wire_path[:-1]
     array, given = None, np.zeros(parsed.size, dtype=bool)
     for alias in column.aliases:
-        entry = parsed.keys.get(prefix + (alias,))
+        entry = parsed.keys.pop(prefix + (alias,), None)  # consumed: its memory goes as we go
         if entry is None or not entry[1].any():
             continue
         other, other_given = entry
@@ -148,7 +159,9 @@ def _times(array: pa.Array, ok: np.ndarray, flag: np.ndarray) -> pa.Array:
     return stamps
 
 
-def _flag_null_items(array: pa.Array, flag: np.ndarray) -> None:
+def _flag_null_items(array: pa.Array | pa.ChunkedArray, flag: np.ndarray) -> None:
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
     items = pc.list_flatten(array)
     if items.null_count:
         holders = pc.list_parent_indices(array).to_numpy()
@@ -178,6 +191,8 @@ def _check(column: Column, array: pa.Array, given: np.ndarray, flag: np.ndarray)
 def validate(parsed: Parsed) -> dict[str, pa.Array]:
     """Fold key styles and check every rule; flags go to ``parsed.flag``.
 
+    The arrays of ``parsed.keys`` are consumed (popped) on the way.
+
     Returns
     -------
     dict
@@ -196,7 +211,5 @@ def validate(parsed: Parsed) -> dict[str, pa.Array]:
                 flag |= ~entry[1] if entry is not None else True
                 checked_parents.add(parent)
         array, given = _resolve(parsed, column)
-        if isinstance(array, pa.ChunkedArray):
-            array = array.combine_chunks()
         out[column.name] = _check(column, array, given, flag)
     return out
