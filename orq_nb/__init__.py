@@ -30,6 +30,17 @@ from orq_nb.load import (
 
 __version__ = "0.2.0"
 
+#: Names of the store layer, imported on first use so that ``import orq_nb`` needs no extra.
+_LAZY = {"SessionStore", "SyncReport", "StoreError", "StoreScopeError", "StoreDriftWarning"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        from orq_nb import store
+
+        return getattr(store, name)
+    raise AttributeError(f"module 'orq_nb' has no attribute {name!r}")
+
 __all__ = [
     "COLUMN_NAMES",
     "DTYPES",
@@ -51,6 +62,11 @@ __all__ = [
     "SessionValidationError",
     "SessionsSkippedWarning",
     "SessionExplorer",
+    "SessionStore",
+    "StoreDriftWarning",
+    "StoreError",
+    "StoreScopeError",
+    "SyncReport",
     "TagFilter",
     "UsageSchema",
     "cost_by_tag",

@@ -25,6 +25,7 @@ from matplotlib.figure import Figure
 from orq_nb.analysis.tags import TagIndex
 from orq_nb.explore.common import density_counts, density_edges
 from orq_nb.explore.plots import plot_duration_vs_cost
+from orq_nb.store.sessions import SessionStore
 
 __all__ = ["TagFilter", "SessionExplorer", "explore", "summary_text"]
 
@@ -146,8 +147,11 @@ class SessionExplorer(widgets.VBox):
         the plot's own default: a click should redraw in well under 250 ms).
     """
 
-    def __init__(self, df: pd.DataFrame, top_n: int = 10, color_by: str | None = "tag",
+    def __init__(self, df: pd.DataFrame | SessionStore, top_n: int = 10, color_by: str | None = "tag",
                  max_points: int = EXPLORER_MAX_POINTS) -> None:
+        self.store = df if isinstance(df, SessionStore) else None  # read through to_pandas
+        if self.store is not None:
+            df = self.store.to_pandas()
         self.df, self.top_n, self.color_by, self.max_points = df, top_n, color_by, max_points
         self._cost = df["total_cost"].to_numpy(dtype=float)
         self._duration = df["duration_ms"].to_numpy(dtype=float)
@@ -262,6 +266,6 @@ class SessionExplorer(widgets.VBox):
             "text/plain": self.table.to_string(max_colwidth=30)})
 
 
-def explore(df: pd.DataFrame, **kwargs) -> SessionExplorer:
-    """Return a :class:`SessionExplorer` of ``df`` (display it as a cell's last line)."""
+def explore(df: pd.DataFrame | SessionStore, **kwargs) -> SessionExplorer:
+    """Return a :class:`SessionExplorer` of a sessions frame or a store (display it as a cell's last line)."""
     return SessionExplorer(df, **kwargs)

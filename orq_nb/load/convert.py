@@ -36,9 +36,14 @@ def string_lists(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
 
 
 def to_frame(table: pa.Table) -> pd.DataFrame:
-    """Return the sessions DataFrame of a table in :data:`~orq_nb.load.columns.VALID_SCHEMA`."""
+    """Return the sessions DataFrame of a table in :data:`~orq_nb.load.columns.VALID_SCHEMA`.
+
+    A table holding only some of the columns gives those, in the fixed order.
+    """
     data = {}
     for column in COLUMNS:
+        if column.name not in table.column_names:
+            continue
         values = table.column(column.name)
         if column.kind == "text":
             data[column.name] = pd.array(values, dtype=TEXT_DTYPE)

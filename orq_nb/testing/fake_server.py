@@ -5,9 +5,12 @@ in-memory store, checks the Bearer key, filters, pages, and injects faults on
 request. Where the real API is silent it decides, and says so here:
 
 - sessions are listed newest ``started_at`` first (ties by id);
-- the interval and ``start_date``/``end_date`` windows apply to ``started_at``
-  (start inclusive, end exclusive), relative to the server's ``now``; sessions
-  without ``started_at`` only match queries without a window;
+- the interval and ``start_date``/``end_date`` windows apply to ``updated_at``
+  (the session's last activity; start inclusive, end exclusive), relative to the
+  server's ``now``; sessions without ``updated_at`` only match queries without a
+  window (unverified against the real API, which does not say);
+- a PATCH sets ``updated_at`` to the real time (what we expect of the real API;
+  unverified);
 - ``tags`` matches sessions having any of the tags.
 """
 
@@ -67,9 +70,10 @@ def sample_records() -> list[dict]:
         return [json.loads(line) for line in f]
 
 
-def _started(record: dict) -> dt.datetime | None:
-    value = record.get("started_at")
-    return _SCHEMA.fields["started_at"].deserialize(value) if value else None
+def _active(record: dict) -> dt.datetime | None:
+    """When the session last changed: the time the windows apply to."""
+    value = record.get("updated_at")
+    return _SCHEMA.fields["updated_at"].deserialize(value) if value else None
 
 
 class FakeOrqServer:
@@ -181,8 +185,8 @@ class FakeOrqServer:
         if filters.get("end_date"):
             upper = dt.datetime.fromtimestamp(int(filters["end_date"]) / 1000, dt.UTC)
         if lower is not None or upper is not None:
-            started = _started(record)
-            if started is None or (lower and started < lower) or (upper and started >= upper):
+            active = _active(record)
+            if active is None or (lower and active < lower) or (upper and active >= upper):
                 return False
         if filters.get("tags") and not set(filters["tags"]) & set(record.get("tags", ())):
             return False
@@ -264,7 +268,8 @@ class FakeOrqServer:
                 if field in changes:
                     return 400, {"message": f"{flag} and {field} are mutually exclusive"}
                 changes[field] = []
-        updated = {**record, **to_wire(changes)}
+        now = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        updated = {**record, **to_wire(changes), "updated_at": now}
         errors = _SCHEMA.validate(updated)
         if errors:
             return 400, {"message": "invalid update", "details": [flatten_messages(errors)]}

@@ -25,6 +25,7 @@ def client_for(fake: FakeOrqServer, **kwargs) -> orq_nb.OrqClient:
 @pytest.fixture
 def records():
     return [session(i, started_at=f"2026-10-{1 + i % 28:02d}T10:00:00Z",
+                    updated_at=f"2026-10-{1 + i % 28:02d}T11:00:00Z",
                     tags=["rag"] if i % 3 else ["voice", "rag"],
                     project_id="p1" if i % 2 else "p2") for i in range(250)]
 
@@ -54,9 +55,9 @@ def test_filters_are_sent_in_the_api_form(fake, records):
     assert set(df["project_id"]) == {"p1"} and all("voice" in t for t in df["tags"])
     window = client.query_sessions(start="2026-10-05", end=pd.Timestamp("2026-10-07T00:00:00Z"),
                                    progress=False)
-    assert set(window["started_at"].dt.day) == {5, 6}
+    assert set(window["updated_at"].dt.day) == {5, 6}  # the fake's windows apply to updated_at
     assert client.count_sessions(interval="last_3_days") == client.count_sessions(
-        interval="SESSION_INTERVAL_LAST_3_DAYS") == sum(r["started_at"] >= "2026-10-26" for r in records)
+        interval="SESSION_INTERVAL_LAST_3_DAYS") == sum(r["updated_at"] >= "2026-10-26" for r in records)
     with pytest.raises(ValueError, match="unknown interval 'last_fortnight'"):
         client.count_sessions(interval="last_fortnight")
 

@@ -1,0 +1,376 @@
+"""``SessionStore``: a local, versioned copy of orq.ai sessions in a Delta Lake table.
+
+The table holds exactly the columns of a sessions frame. Writes are upserts by
+session id in one MERGE; a sync's scope (its filters) and watermark (the newest
+``updated_at`` it stored) live in the commit metadata of the same commit as its
+data, so the two can never disagree.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from orq_nb.api.bodies import filters_body
+from orq_nb.errors import warn_user
+from orq_nb.load.columns import COLUMN_NAMES, VALID_SCHEMA
+from orq_nb.load.convert import to_frame
+from orq_nb.load.frame import sessions_frame
+from orq_nb.load.times import utc_timestamp
+from orq_nb.store.errors import StoreDriftWarning, StoreError, StoreScopeError, VacuumWarning, require
+from orq_nb.store.report import SyncReport, WriteReport
+
+__all__ = ["SessionStore"]
+
+_SCOPE, _WATERMARK = "orq_nb.scope", "orq_nb.watermark"
+_STAMP = VALID_SCHEMA.field("started_at").type
+#: The upsert rule: a record replaces the stored one when its updated_at is newer or equal; a
+#: missing updated_at is older than any.
+_NEWER = "(s.updated_at IS NOT NULL AND (t.updated_at IS NULL OR s.updated_at >= t.updated_at))" \
+         " OR (s.updated_at IS NULL AND t.updated_at IS NULL)"
+
+
+def _deltalake():
+    return require("deltalake", "store")
+
+
+def _duration(value: Any) -> pd.Timedelta:
+    return value if isinstance(value, pd.Timedelta) else pd.Timedelta(value)
+
+
+class SessionStore:
+    """Sessions kept in a Delta Lake table: upserts by id, incremental sync, time travel.
+
+    Parameters
+    ----------
+    path : str or path
+        A local folder or any URI deltalake supports (``s3://``, ``abfss://``,
+        ``gs://``). The table is created by the first write.
+    storage_options : dict, optional
+        Passed to deltalake for object stores (credentials, locking).
+
+    Examples
+    --------
+    >>> store = SessionStore("sessions.delta")            # doctest: +SKIP
+    >>> store.sync(client)                                # doctest: +SKIP
+    >>> df = store.to_pandas()                            # doctest: +SKIP
+    """
+
+    def __init__(self, path: str | os.PathLike, storage_options: dict[str, str] | None = None) -> None:
+        _deltalake()
+        self.path = os.fspath(path)
+        self.storage_options = storage_options
+
+    # -- the table ------------------------------------------------------------------
+    def _table(self, version: int | None = None, as_of: Any = None):
+        deltalake = _deltalake()
+        try:
+            table = deltalake.DeltaTable(self.path, version=version, storage_options=self.storage_options)
+        except deltalake.exceptions.TableNotFoundError:
+            if version is not None or as_of is not None:
+                raise StoreError(f"{self.path} holds no table yet, so no version to go back to") from None
+            return None
+        if as_of is not None:
+            table.load_as_version(utc_timestamp(as_of).to_pydatetime())
+        return table
+
+    @property
+    def version(self) -> int | None:
+        """The latest version, or None before the first write."""
+        table = self._table()
+        return None if table is None else table.version()
+
+    def _local(self) -> bool:
+        return "://" not in self.path or self.path.startswith("file://")
+
+    def _arrow(self, table, columns: Sequence[str] | None, where: Any = None) -> pa.Table:
+        """The table's rows as Arrow in the store's schema (files cast as they are read)."""
+        schema = VALID_SCHEMA if columns is None else pa.schema([VALID_SCHEMA.field(c) for c in columns])
+        if self._local():
+            # Read the files with pyarrow itself: a file that MERGE rewrote holds string_view
+            # types, and the dataset that deltalake builds leaves threads that abort at exit.
+            import pyarrow.dataset as ds
+
+            files = table.file_uris()
+            if not files:
+                return schema.empty_table()
+            data = ds.dataset(files, schema=schema, format="parquet").to_table()
+            # Filter once cast: pyarrow's kernels do not compare string_view with string.
+            return data.filter(where) if where is not None else data
+        data = table.to_pyarrow_table(columns=list(schema.names))
+        data = data.filter(where) if where is not None else data
+        return data.cast(schema)
+
+    def to_pandas(self, columns: Sequence[str] | None = None, start: Any = None, end: Any = None,
+                  version: int | None = None, as_of: Any = None) -> pd.DataFrame:
+        """Return the stored sessions as a sessions frame (columns and dtypes of ``sessions_frame``).
+
+        Parameters
+        ----------
+        columns : list of str, optional
+            A subset of the columns, in the fixed order.
+        start, end : datetime, Timestamp or ISO string, optional
+            ``started_at`` window, start inclusive, end exclusive (naive means UTC).
+        version : int, optional
+            The table as it was at that version.
+        as_of : datetime, Timestamp or ISO string, optional
+            The table as it was at that moment (the newest version committed by then).
+        """
+        unknown = set(columns or ()) - set(COLUMN_NAMES)
+        if unknown:
+            raise ValueError(f"unknown columns {sorted(unknown)}; the columns are orq_nb.COLUMN_NAMES")
+        columns = None if columns is None else [c for c in COLUMN_NAMES if c in set(columns)]
+        table = self._table(version, as_of)
+        if table is None:
+            return to_frame(pa.schema(VALID_SCHEMA if columns is None else
+                                      [VALID_SCHEMA.field(c) for c in columns]).empty_table())
+        import pyarrow.dataset as ds
+
+        where = None
+        if start is not None:
+            where = ds.field("started_at") >= pa.scalar(utc_timestamp(start), _STAMP)
+        if end is not None:
+            upper = ds.field("started_at") < pa.scalar(utc_timestamp(end), _STAMP)
+            where = upper if where is None else where & upper
+        wanted = columns if columns is None or where is None or "started_at" in columns else [
+            c for c in COLUMN_NAMES if c in {*columns, "started_at"}]
+        return to_frame(self._arrow(table, wanted, where).select(columns or list(COLUMN_NAMES)))
+
+    # -- commits --------------------------------------------------------------------
+    def history(self) -> pd.DataFrame:
+        """One row per version: version, timestamp, operation, inserted, updated, removed, watermark."""
+        table = self._table()
+        rows = []
+        for commit in table.history() if table is not None else ():
+            metrics = commit.get("operationMetrics") or {}
+            inserted = metrics.get("num_target_rows_inserted", metrics.get("num_added_rows"))
+            rows.append({
+                "version": commit.get("version"),
+                "timestamp": pd.Timestamp(commit.get("timestamp"), unit="ms", tz="UTC"),
+                "operation": commit.get("operation"),
+                "inserted": inserted,
+                "updated": metrics.get("num_target_rows_updated"),
+                "removed": metrics.get("num_target_rows_deleted"),
+                "watermark": pd.Timestamp(commit[_WATERMARK]) if commit.get(_WATERMARK) else pd.NaT,
+            })
+        frame = pd.DataFrame(rows, columns=["version", "timestamp", "operation", "inserted", "updated",
+                                            "removed", "watermark"])
+        for name in ("inserted", "updated", "removed"):
+            frame[name] = frame[name].astype("Int64")
+        frame["watermark"] = pd.to_datetime(frame["watermark"], utc=True)
+        return frame.sort_values("version", ignore_index=True)
+
+    def _commits(self) -> list[dict]:
+        table = self._table()
+        return [] if table is None else sorted(table.history(), key=lambda c: c.get("version", 0))
+
+    @property
+    def scope(self) -> dict | None:
+        """The filters of the first sync (``{}``: everything the key sees), or None before one."""
+        for commit in self._commits():
+            if commit.get(_SCOPE) is not None:
+                return json.loads(commit[_SCOPE])
+        return None
+
+    @property
+    def watermark(self) -> pd.Timestamp | None:
+        """The newest ``updated_at`` a sync stored; only ``sync`` moves it."""
+        for commit in reversed(self._commits()):
+            if commit.get(_WATERMARK):
+                return pd.Timestamp(commit[_WATERMARK])
+        return None
+
+    # -- writing --------------------------------------------------------------------
+    def write(self, df: pd.DataFrame) -> WriteReport:
+        """Upsert a sessions frame: newer or equal ``updated_at`` replaces, older never does.
+
+        The frame is validated again on the way in; the watermark does not move.
+        """
+        return self._upsert(df, {}, full=False)
+
+    def _changes(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, int, int, int]:
+        """The rows that would change the store; counts of new, changed and unchanged ids."""
+        table = self._table()
+        if table is None or not len(frame):
+            return frame, len(frame), 0, 0
+        import pyarrow.dataset as ds
+
+        stored = to_frame(self._arrow(table, None, ds.field("id").isin(pa.array(frame["id"].to_numpy()))))
+        stored = stored.set_index("id")
+        known = frame["id"].isin(stored.index).to_numpy()
+        new = int((~known).sum())
+        mine = frame[known]
+        theirs = stored.loc[mine["id"]]
+        mine_t, theirs_t = mine["updated_at"].to_numpy(), theirs["updated_at"].to_numpy()
+        newer = np.where(pd.isna(mine_t), pd.isna(theirs_t), pd.isna(theirs_t) | (mine_t >= theirs_t))
+        same = np.array([_same_row(a, b) for a, b in zip(mine.itertuples(index=False),
+                                                           theirs.reset_index().itertuples(index=False),
+                                                           strict=True)], dtype=bool)
+        changing = newer & ~same
+        keep = ~known
+        keep[np.flatnonzero(known)[changing]] = True
+        return frame[keep], new, int(changing.sum()), int(known.sum() - changing.sum())
+
+    def _upsert(self, df: pd.DataFrame, metadata: dict[str, str], full: bool,
+                scope_ids: pd.Series | None = None) -> WriteReport:
+        deltalake = _deltalake()
+        started = time.perf_counter()
+        frame = sessions_frame(df)
+        changes, inserted, updated, unchanged = self._changes(frame)
+        table = self._table()
+        removed_ids = []
+        if full and table is not None:
+            stored = self.to_pandas(columns=["id"])["id"]
+            removed_ids = stored[~stored.isin(frame["id"])].tolist()
+        properties = deltalake.CommitProperties(custom_metadata=metadata) if metadata else None
+        if not len(changes) and not removed_ids and not metadata:
+            return WriteReport(0, 0, unchanged, 0, None, time.perf_counter() - started)
+        source = pa.Table.from_pandas(changes, schema=VALID_SCHEMA, preserve_index=False)
+        try:
+            if table is None:
+                deltalake.write_deltalake(self.path, source, mode="append",
+                                          storage_options=self.storage_options, commit_properties=properties)
+            else:
+                merge = table.merge(source, "t.id = s.id", source_alias="s", target_alias="t",
+                                    commit_properties=properties)
+                merge = merge.when_matched_update_all(_NEWER).when_not_matched_insert_all()
+                if removed_ids:
+                    ids = ", ".join("'" + i.replace("'", "''") + "'" for i in removed_ids)
+                    merge = merge.when_not_matched_by_source_delete(f"t.id IN ({ids})")
+                merge.execute()
+        except deltalake.exceptions.CommitFailedError as error:
+            raise StoreError(f"another writer changed {self.path} at the same time; "
+                             f"sync again: {error}") from None
+        return WriteReport(inserted, updated, unchanged, len(removed_ids), self.version,
+                           time.perf_counter() - started)
+
+    def sync(self, client: Any, full: bool = False, overlap: Any = "1h", errors: str = "raise",
+             rejects: list | None = None, progress: bool | None = None, **filters: Any) -> SyncReport:
+        """Bring the store up to date with orq.ai: fetch what changed since the watermark, upsert it.
+
+        Parameters
+        ----------
+        client : OrqClient
+        full : bool, default False
+            Fetch everything in scope and remove the sessions the server no
+            longer has (earlier versions keep them).
+        overlap : str or Timedelta, default "1h"
+            The incremental window starts this long before the watermark.
+        errors, rejects, progress
+            As in :meth:`OrqClient.query_sessions`; with ``errors="raise"`` a
+            bad record aborts the sync and nothing of it is committed.
+        **filters
+            The scope (``project_id``, ``tags``, ``kind``, ``client``, ``repo``,
+            ``interval``), fixed by the first sync.
+        """
+        started = time.perf_counter()
+        for moving in ("start", "end"):
+            if moving in filters:
+                raise ValueError(f"{moving}= is not a scope: the watermark decides the window")
+        scope = filters_body(**filters)
+        stored = self.scope
+        if stored is not None and stored != scope:
+            raise StoreScopeError(f"{self.path} holds the scope {stored}, not {scope}; "
+                                  "use another path for other filters")
+        watermark = self.watermark
+        window = {}
+        if not full and watermark is not None:
+            window["start"] = watermark - _duration(overlap)
+        fetched = client.query_sessions(**filters, **window, errors=errors, rejects=rejects,
+                                        progress=progress)
+        info = fetched.attrs.get("orq_nb", {})
+        newest = fetched["updated_at"].max() if len(fetched) else pd.NaT
+        mark = max([t for t in (watermark, newest) if t is not None and not pd.isna(t)], default=None)
+        metadata = {_SCOPE: json.dumps(scope, sort_keys=True)}
+        if mark is not None:
+            metadata[_WATERMARK] = mark.isoformat()
+        report = self._upsert(fetched, metadata, full=full)
+        pages = max(1, -(-info.get("records", len(fetched)) // getattr(client, "page_size", 100)))
+        result = SyncReport(report.inserted, report.updated, report.unchanged, report.removed, report.version,
+                            time.perf_counter() - started, pages=pages, fetched=len(fetched),
+                            rejected=info.get("rejected", 0), full=full)
+        if not full:
+            self._check_drift(client, filters, result.rejected)
+        return result
+
+    def _check_drift(self, client: Any, filters: dict, rejected: int) -> None:
+        try:
+            served = client.count_sessions(**filters)
+        except Exception:  # noqa: BLE001 - a failed count only means drift is not checked
+            return
+        held = len(self.to_pandas(columns=["id"]))
+        if served != held + rejected:  # the records this sync rejected are not held, by design
+            warn_user(StoreDriftWarning(
+                f"the server counts {served:,} sessions in scope, the store holds {held:,} "
+                f"({served - held:+,}); sync(full=True) reconciles"))
+
+    # -- upkeep ---------------------------------------------------------------------
+    def optimize(self) -> dict:
+        """Compact small files into larger ones (a new version, same rows); returns deltalake's metrics."""
+        table = self._table()
+        return {} if table is None else table.optimize.compact()
+
+    def vacuum(self, retain: Any = "7 days", dry_run: bool = False) -> list[str]:
+        """Delete files no version newer than ``retain`` needs; warns which versions become unreadable."""
+        table = self._table()
+        if table is None:
+            return []
+        keep = _duration(retain)
+        cutoff = pd.Timestamp.now(tz="UTC") - keep
+        history = self.history()
+        lost = history.loc[(history["timestamp"] < cutoff) & (history["version"] < history["version"].max()),
+                           "version"].tolist()
+        files = table.vacuum(retention_hours=max(0, int(keep.total_seconds() // 3600)),
+                             enforce_retention_duration=False, dry_run=dry_run)
+        if files and lost and not dry_run:
+            warn_user(VacuumWarning(f"vacuum removed {len(files):,} files: versions {lost} of "
+                                    f"{self.path} may no longer be readable"))
+        return files
+
+    # -- display --------------------------------------------------------------------
+    def _summary(self) -> dict[str, Any]:
+        table = self._table()
+        if table is None:
+            return {"path": self.path, "version": None, "rows": 0, "watermark": None, "last sync": None}
+        commits = self._commits()
+        last_sync = next((c for c in reversed(commits) if c.get(_WATERMARK)), None)
+        return {
+            "path": self.path, "version": table.version(), "rows": len(self.to_pandas(columns=["id"])),
+            "watermark": self.watermark,
+            "last sync": pd.Timestamp(last_sync["timestamp"], unit="ms", tz="UTC") if last_sync else None,
+        }
+
+    def __repr__(self) -> str:
+        info = self._summary()
+        if info["version"] is None:
+            return f"SessionStore({self.path!r}: empty, no table yet)"
+        return (f"SessionStore({self.path!r}: version {info['version']}, {info['rows']:,} sessions, "
+                f"watermark {info['watermark']}, last sync {info['last sync']})")
+
+    def _repr_html_(self) -> str:
+        import html
+
+        rows = "".join(f"<tr><th style='text-align:left'>{k}</th><td>{html.escape(str(v))}</td></tr>"
+                       for k, v in self._summary().items())
+        return f"<b>SessionStore</b><table>{rows}</table>"
+
+
+def _same_row(a: tuple, b: tuple) -> bool:
+    """Whether two rows of the same columns hold the same values (missing equals missing)."""
+    for x, y in zip(a, b, strict=True):
+        if isinstance(x, list) or isinstance(y, list):
+            if list(x) != list(y):
+                return False
+        elif pd.isna(x) or pd.isna(y):
+            if not (pd.isna(x) and pd.isna(y)):
+                return False
+        elif x != y:
+            return False
+    return True
