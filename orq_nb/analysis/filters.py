@@ -8,6 +8,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from orq_nb.analysis.arrow_tags import tag_mask
+from orq_nb.analysis.frames import is_dask
 from orq_nb.analysis.tags import TagIndex
 from orq_nb.load.times import utc_timestamp
 
@@ -28,8 +30,9 @@ def filter_sessions(
 
     Parameters
     ----------
-    df : DataFrame
-        A sessions frame.
+    df : DataFrame or dask DataFrame
+        A sessions frame. A Dask frame is filtered partition by partition, tags
+        matched in Arrow compute; the result is a Dask frame.
     tags : str or list of str, optional
         Keep sessions with any of these tags (``match="any"``) or all of them.
     match : {"any", "all"}, default "any"
@@ -51,11 +54,21 @@ def filter_sessions(
         raise ValueError(f"match must be 'any' or 'all', not {match!r}")
     tags = [tags] if isinstance(tags, str) else tags
     exclude_tags = [exclude_tags] if isinstance(exclude_tags, str) else exclude_tags
+    projects = [projects] if isinstance(projects, str) else None if projects is None else list(projects)
+    if is_dask(df):
+        return df.map_partitions(_filter, tags, match, exclude_tags, projects, start, end, None,
+                                 meta=df._meta)
+    return _filter(df, tags, match, exclude_tags, projects, start, end, index or TagIndex.of(df))
+
+
+def _filter(df: pd.DataFrame, tags, match, exclude_tags, projects, start, end,
+            index: TagIndex | None) -> pd.DataFrame:
+    """One pandas frame (or partition); without an index, tags are matched in Arrow compute."""
     keep = np.ones(len(df), dtype=bool)
     if tags or exclude_tags:
-        keep &= (index or TagIndex.of(df)).mask(tags, match, exclude_tags)
+        keep &= index.mask(tags, match, exclude_tags) if index is not None else tag_mask(
+            df["tags"], tags, match, exclude_tags)
     if projects is not None:
-        projects = [projects] if isinstance(projects, str) else list(projects)
         named = [p for p in projects if p is not None]
         picked = df["project_id"].isin(named).to_numpy()
         if len(named) < len(projects):

@@ -1,21 +1,44 @@
-"""Summaries of a sessions DataFrame: tag counts, cost by tag, per-day figures."""
+"""Summaries of a sessions DataFrame: tag counts, cost by tag, per-day figures.
+
+Each takes a pandas frame or a Dask frame and gives the same pandas result; on
+Dask, tags are handled per partition in Arrow compute and medians by Dask's
+exact groupby.
+"""
 
 from __future__ import annotations
 
 import pandas as pd
 
+from orq_nb.analysis.arrow_tags import explode_columns, tag_count_parts
+from orq_nb.analysis.frames import is_dask
 from orq_nb.analysis.tags import TagIndex
+
+_SUMMED = ["id", "total_cost", "duration_ms", "total_tokens"]
 
 __all__ = ["tag_counts", "explode_tags", "cost_by_tag", "daily_summary"]
 
 
 def tag_counts(df: pd.DataFrame) -> pd.Series:
-    """Sessions per tag, most used first."""
-    return TagIndex.of(df).counts.copy()
+    """Sessions per tag, most used first (ties: first seen first)."""
+    if not is_dask(df):
+        return TagIndex.of(df).counts.copy()
+    meta = tag_count_parts(df._meta["tags"], 0)
+    parts = df.map_partitions(lambda part, partition_info=None: tag_count_parts(
+        part["tags"], partition_info["number"] if partition_info else 0), meta=meta).compute()
+    total = parts.groupby("tag", sort=False).agg(sessions=("sessions", "sum"), first=("first", "min"))
+    total = total.sort_values(["sessions", "first"], ascending=[False, True], kind="stable")
+    counts = total["sessions"].astype("int64")
+    counts.index = pd.Index(counts.index.astype("str"), name="tag")
+    return counts.rename("sessions")
 
 
 def explode_tags(df: pd.DataFrame) -> pd.DataFrame:
-    """One row per (session, tag); sessions without tags keep one row with a missing tag."""
+    """One row per (session, tag); sessions without tags keep one row with a missing tag.
+
+    On a Dask frame: a Dask frame, exploded partition by partition (each keeps its index).
+    """
+    if is_dask(df):
+        return df.map_partitions(explode_tags, meta=explode_tags(df._meta))
     out = df.explode("tags").rename(columns={"tags": "tag"})
     out["tag"] = out["tag"].astype("str")
     return out
@@ -29,6 +52,8 @@ def _summary(groups, sessions: str = "id") -> pd.DataFrame:
         median_duration_s=("duration_ms", "median"),
         total_tokens=("total_tokens", "sum"),
     )
+    if is_dask(out):
+        out = out.compute()
     out["median_duration_s"] /= 1000
     out["cost_per_1k_tokens"] = out["total_cost"] / out["total_tokens"].where(out["total_tokens"] > 0) * 1000
     return out
@@ -41,11 +66,20 @@ def cost_by_tag(df: pd.DataFrame) -> pd.DataFrame:
     to more than the frame's; sessions without tags are left out. Sorted by
     total cost, highest first.
     """
+    if is_dask(df):
+        meta = explode_columns(df._meta, _SUMMED)
+        tagged = df.map_partitions(explode_columns, _SUMMED, meta=meta)
+        out = _summary(tagged.groupby("tag"))
+        out.index = pd.Index(out.index.astype("str"), name="tag")
+        return out.sort_index().sort_values("total_cost", ascending=False)
     tagged = explode_tags(df).dropna(subset=["tag"])
     return _summary(tagged.groupby("tag")).sort_values("total_cost", ascending=False)
 
 
 def daily_summary(df: pd.DataFrame) -> pd.DataFrame:
     """Per UTC day of ``started_at``: sessions, costs, median duration, tokens."""
+    if is_dask(df):
+        days = df[_SUMMED + ["started_at"]].assign(day=df["started_at"].dt.floor("D"))
+        return _summary(days.groupby("day")).sort_index()
     day = df["started_at"].dt.floor("D").rename("day")
     return _summary(df.groupby(day))

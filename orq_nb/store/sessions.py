@@ -143,6 +143,27 @@ class SessionStore:
             c for c in COLUMN_NAMES if c in {*columns, "started_at"}]
         return to_frame(self._arrow(table, wanted, where).select(columns or list(COLUMN_NAMES)))
 
+    def to_dask(self, columns: Sequence[str] | None = None, version: int | None = None):
+        """Return the stored sessions as a Dask DataFrame: one partition per file, same columns and dtypes.
+
+        The analysis functions (``filter_sessions``, ``tag_counts``, ``cost_by_tag``,
+        ``daily_summary``, ``explode_tags``) take it as they take a pandas frame.
+        Needs the ``dask`` extra; run it on a ``distributed`` cluster to go past
+        one machine's memory.
+        """
+        dd = require("dask.dataframe", "dask")
+        columns = list(COLUMN_NAMES) if columns is None else [c for c in COLUMN_NAMES if c in set(columns)]
+        schema = pa.schema([VALID_SCHEMA.field(c) for c in columns])
+        meta = to_frame(schema.empty_table())
+        table = self._table(version)
+        files = [] if table is None else table.file_uris()
+        # Keep the frame's own dtypes: Dask would turn its str columns into string[pyarrow].
+        with require("dask", "dask").config.set({"dataframe.convert-string": False}):
+            if not files:
+                return dd.from_pandas(meta, npartitions=1)
+            return dd.from_map(_read_file, files, schema=schema, storage_options=self.storage_options,
+                               meta=meta, enforce_metadata=False)
+
     # -- commits --------------------------------------------------------------------
     def history(self) -> pd.DataFrame:
         """One row per version: version, timestamp, operation, inserted, updated, removed, watermark."""
@@ -234,22 +255,32 @@ class SessionStore:
             return WriteReport(0, 0, unchanged, 0, None, time.perf_counter() - started)
         source = pa.Table.from_pandas(changes, schema=VALID_SCHEMA, preserve_index=False)
         try:
-            if table is None:
-                deltalake.write_deltalake(self.path, source, mode="append",
-                                          storage_options=self.storage_options, commit_properties=properties)
-            else:
-                merge = table.merge(source, "t.id = s.id", source_alias="s", target_alias="t",
-                                    commit_properties=properties)
-                merge = merge.when_matched_update_all(_NEWER).when_not_matched_insert_all()
-                if removed_ids:
-                    ids = ", ".join("'" + i.replace("'", "''") + "'" for i in removed_ids)
-                    merge = merge.when_not_matched_by_source_delete(f"t.id IN ({ids})")
-                merge.execute()
-        except deltalake.exceptions.CommitFailedError as error:
-            raise StoreError(f"another writer changed {self.path} at the same time; "
-                             f"sync again: {error}") from None
+            # Every write is a MERGE, the first one too (into an empty version 0): two first
+            # writers at once then conflict instead of appending the same sessions twice.
+            table = table or self._create()
+            merge = table.merge(source, "t.id = s.id", source_alias="s", target_alias="t",
+                                commit_properties=properties)
+            merge = merge.when_matched_update_all(_NEWER).when_not_matched_insert_all()
+            if removed_ids:
+                ids = ", ".join("'" + i.replace("'", "''") + "'" for i in removed_ids)
+                merge = merge.when_not_matched_by_source_delete(f"t.id IN ({ids})")
+            merge.execute()
+        except deltalake.exceptions.DeltaError as error:
+            raise StoreError(f"{self.path} was not written, nothing of this write is in it "
+                             f"(another writer at the same time?); write or sync again: {error}") from None
         return WriteReport(inserted, updated, unchanged, len(removed_ids), self.version,
                            time.perf_counter() - started)
+
+    def _create(self):
+        """An empty table in the store's schema (version 0), or the one another writer just made."""
+        deltalake = _deltalake()
+        try:
+            deltalake.write_deltalake(self.path, VALID_SCHEMA.empty_table(), mode="error",
+                                      storage_options=self.storage_options)
+        except deltalake.exceptions.DeltaError:
+            if self._table() is None:
+                raise
+        return self._table()
 
     def sync(self, client: Any, full: bool = False, overlap: Any = "1h", errors: str = "raise",
              rejects: list | None = None, progress: bool | None = None, **filters: Any) -> SyncReport:
@@ -288,8 +319,10 @@ class SessionStore:
         info = fetched.attrs.get("orq_nb", {})
         newest = fetched["updated_at"].max() if len(fetched) else pd.NaT
         mark = max([t for t in (watermark, newest) if t is not None and not pd.isna(t)], default=None)
-        metadata = {_SCOPE: json.dumps(scope, sort_keys=True)}
-        if mark is not None:
+        metadata = {}
+        if stored is None:
+            metadata[_SCOPE] = json.dumps(scope, sort_keys=True)
+        if mark is not None and mark != watermark:
             metadata[_WATERMARK] = mark.isoformat()
         report = self._upsert(fetched, metadata, full=full)
         pages = max(1, -(-info.get("records", len(fetched)) // getattr(client, "page_size", 100)))
@@ -374,3 +407,15 @@ def _same_row(a: tuple, b: tuple) -> bool:
         elif x != y:
             return False
     return True
+
+
+def _read_file(uri: str, schema: pa.Schema, storage_options: dict | None) -> pd.DataFrame:
+    """One data file of the table as a sessions frame (cast to the store's schema as it is read)."""
+    import pyarrow.dataset as ds
+
+    if "://" in uri and not uri.startswith("file://"):
+        filesystem, path = pa.fs.FileSystem.from_uri(uri)
+        data = ds.dataset(path, filesystem=filesystem, schema=schema, format="parquet").to_table()
+    else:
+        data = ds.dataset(uri.removeprefix("file://"), schema=schema, format="parquet").to_table()
+    return to_frame(data)

@@ -51,12 +51,14 @@ def test_write_and_read_back_the_same_frame(tmp_path):
     frame = orq_nb.sessions_frame(records(50))
     store = orq_nb.SessionStore(tmp_path / "s.delta")
     report = store.write(frame)
-    assert (report.inserted, report.updated, report.unchanged, report.version) == (50, 0, 0, 0)
+    assert (report.inserted, report.updated, report.unchanged, report.version) == (50, 0, 0, 1)
     pd.testing.assert_frame_equal(store.to_pandas().sort_values("id", ignore_index=True),
                                   frame.sort_values("id", ignore_index=True))
     again = store.write(frame)  # the same data twice: no content change, no new version
     assert (again.inserted, again.updated, again.unchanged, again.version) == (0, 0, 50, None)
-    assert store.version == 0 and store.watermark is None  # write never moves the watermark
+    assert store.version == 1 and store.watermark is None  # write never moves the watermark
+    history = store.history()  # version 0 is the empty table
+    assert history["operation"].tolist() == ["WRITE", "MERGE"] and history["inserted"].tolist() == [0, 50]
 
 
 def test_upsert_keeps_the_newer_record_and_never_an_older_one(tmp_path):
@@ -83,7 +85,7 @@ def test_sync_then_incremental_sync_fetches_only_what_changed(tmp_path, fake):
     client = client_for(fake)
     store = orq_nb.SessionStore(tmp_path / "s.delta")
     first = store.sync(client, progress=False)
-    assert (first.fetched, first.inserted, first.version) == (120, 120, 0)
+    assert (first.fetched, first.inserted, first.version) == (120, 120, 1)
     assert ids(store.to_pandas()) == sorted(r["_id"] for r in fake.sessions())
     assert store.watermark == pd.Timestamp("2026-10-28T11:00:00Z")
     for sid in ("s3", "s4"):
@@ -99,7 +101,8 @@ def test_sync_then_incremental_sync_fetches_only_what_changed(tmp_path, fake):
     stored = store.to_pandas().set_index("id")
     assert stored.loc["s3", "tags"] == ["reviewed"] and stored.loc["s5", "tags"] == ["rag"]
     history = store.history()
-    assert history["version"].tolist() == [0, 1] and history["watermark"].is_monotonic_increasing
+    assert history["version"].tolist() == [0, 1, 2]
+    assert history["watermark"].iloc[1] < history["watermark"].iloc[2]
     assert history["watermark"].iloc[-1] > pd.Timestamp("2026-11-01T00:00:00Z")  # the PATCHes' time
     assert "1 pages, 6 fetched" in str(second)
 
@@ -124,7 +127,7 @@ def test_full_sync_removes_what_the_server_deleted_and_time_travel_keeps_it(tmp_
         store.sync(client, progress=False)
     report = store.sync(client, full=True, progress=False)
     assert report.removed == 1 and "s7" not in set(store.to_pandas()["id"])
-    assert "s7" in set(store.to_pandas(version=0)["id"])
+    assert "s7" in set(store.to_pandas(version=1)["id"])
     assert store.history()["removed"].iloc[-1] == 1
 
 
@@ -164,8 +167,8 @@ def test_optimize_and_vacuum_keep_the_rows(tmp_path):
     before = ids(store.to_pandas())
     store.optimize()
     assert store.vacuum(retain="0 hours", dry_run=True)  # lists, deletes nothing
-    assert len(store.to_pandas(version=0)) == 20
-    with pytest.warns(orq_nb.store.VacuumWarning, match=r"versions \[0, 1, 2\]"):
+    assert len(store.to_pandas(version=1)) == 20
+    with pytest.warns(orq_nb.store.VacuumWarning, match=r"versions \[0, 1, 2, 3\]"):
         store.vacuum(retain="0 hours")
     assert ids(store.to_pandas()) == before and len(before) == 60
     assert f"{len(before)} sessions" in repr(store) and "<table>" in store._repr_html_()

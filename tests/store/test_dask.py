@@ -1,0 +1,64 @@
+"""The same analysis on Dask: a store read as a Dask frame, on a real LocalCluster with worker processes."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import orq_nb
+from orq_nb.testing import generate_sessions
+
+distributed = pytest.importorskip("distributed", reason="the test extra installs dask and distributed")
+
+
+@pytest.fixture(scope="module")
+def cluster_client():
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  memory_limit="1GiB") as cluster, distributed.Client(cluster) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    records = generate_sessions(3000, seed=21)
+    records[5]["tags"] = []
+    records[6]["tags"] = ["rag", "rag", "voice"]  # a tag twice in one session
+    store = orq_nb.SessionStore(tmp_path_factory.mktemp("dask") / "s.delta")
+    for start in range(0, 3000, 750):  # four commits, four files, four partitions
+        store.write(orq_nb.sessions_frame(records[start : start + 750]))
+    return store
+
+
+def by_id(df: pd.DataFrame) -> pd.DataFrame:
+    return df.sort_values("id", ignore_index=True)
+
+
+def test_to_dask_has_the_frame_layout_and_rows(store, cluster_client):
+    ddf = store.to_dask()
+    assert ddf.npartitions == 4
+    assert ddf.dtypes.to_dict() == orq_nb.DTYPES
+    pd.testing.assert_frame_equal(by_id(ddf.compute()), by_id(store.to_pandas()))
+    assert list(store.to_dask(columns=["total_cost", "id"]).columns) == ["id", "total_cost"]
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"tags": ["rag"]}, {"tags": ["rag", "voice"], "match": "all"}, {"tags": "rag", "exclude_tags": ["voice"]},
+    {"projects": ["support-bot", None]}, {"start": "2026-09-01", "end": "2026-10-01"}, {"tags": ["nope"]},
+])
+def test_filters_on_dask_equal_pandas(store, cluster_client, kwargs):
+    pdf, ddf = store.to_pandas(), store.to_dask()
+    got = orq_nb.filter_sessions(ddf, **kwargs)
+    assert type(got).__module__.startswith("dask")  # lazy until computed
+    pd.testing.assert_frame_equal(by_id(got.compute()), by_id(orq_nb.filter_sessions(pdf, **kwargs)))
+
+
+def test_summaries_on_dask_equal_pandas(store, cluster_client):
+    pdf, ddf = store.to_pandas(), store.to_dask()
+    pd.testing.assert_series_equal(orq_nb.tag_counts(ddf), orq_nb.tag_counts(pdf))
+    pd.testing.assert_frame_equal(orq_nb.cost_by_tag(ddf), orq_nb.cost_by_tag(pdf), rtol=1e-9)
+    pd.testing.assert_frame_equal(orq_nb.daily_summary(ddf), orq_nb.daily_summary(pdf), rtol=1e-9)
+    exploded = orq_nb.explode_tags(ddf).compute()
+    want = orq_nb.explode_tags(pdf)
+    key = ["id", "tag"]
+    pd.testing.assert_frame_equal(exploded.sort_values(key, ignore_index=True, na_position="first"),
+                                  want.sort_values(key, ignore_index=True, na_position="first"))
