@@ -42,6 +42,7 @@ bench: install
 	$(PY) benchmarks/bench_load.py
 	$(PY) benchmarks/bench_fetch.py
 	$(PY) benchmarks/bench_explore.py
+	$(PY) benchmarks/bench_store.py
 
 sample: install
 	$(PY) -m orq_nb.testing.synthetic
