@@ -248,8 +248,9 @@ class SessionStore:
         table = self._table()
         removed_ids = []
         if full and table is not None:
-            stored = self.to_pandas(columns=["id"])["id"]
-            removed_ids = stored[~stored.isin(frame["id"])].tolist()
+            scope = json.loads(metadata[_SCOPE]) if _SCOPE in metadata else self.scope or {}
+            stored = _in_scope(self.to_pandas(), scope)
+            removed_ids = stored.loc[~stored["id"].isin(frame["id"]), "id"].tolist()
         properties = deltalake.CommitProperties(custom_metadata=metadata) if metadata else None
         if not len(changes) and not removed_ids and not metadata:
             return WriteReport(0, 0, unchanged, 0, None, time.perf_counter() - started)
@@ -393,6 +394,24 @@ class SessionStore:
         rows = "".join(f"<tr><th style='text-align:left'>{k}</th><td>{html.escape(str(v))}</td></tr>"
                        for k, v in self._summary().items())
         return f"<b>SessionStore</b><table>{rows}</table>"
+
+
+def _in_scope(df: pd.DataFrame, scope: dict) -> pd.DataFrame:
+    """The stored sessions a scope covers, so that a full sync removes only those.
+
+    A scope with a time window (``interval``) covers none: which timestamp the
+    API's windows apply to is not documented, so nothing outside is guessed at.
+    """
+    if scope.get("interval", "SESSION_INTERVAL_ALL_TIME") not in ("SESSION_INTERVAL_ALL_TIME",
+                                                                   "SESSION_INTERVAL_UNSPECIFIED"):
+        return df.iloc[:0]
+    keep = np.ones(len(df), dtype=bool)
+    for key in ("project_id", "kind", "client", "repo"):
+        if scope.get(key) is not None:
+            keep &= (df[key] == scope[key]).to_numpy(dtype=bool, na_value=False)
+    if scope.get("tags"):
+        keep &= df["tags"].map(lambda tags: bool(set(tags) & set(scope["tags"]))).to_numpy(dtype=bool)
+    return df[keep]
 
 
 def _same_row(a: tuple, b: tuple) -> bool:

@@ -131,6 +131,17 @@ def test_full_sync_removes_what_the_server_deleted_and_time_travel_keeps_it(tmp_
     assert store.history()["removed"].iloc[-1] == 1
 
 
+def test_a_full_sync_removes_only_sessions_within_the_scope(tmp_path, fake):
+    client = client_for(fake)
+    store = orq_nb.SessionStore(tmp_path / "s.delta")
+    store.sync(client, project_id="p1", progress=False)
+    store.write(orq_nb.sessions_frame([session(500, project_id="p2")]))  # outside the scope
+    client.delete_session("s1")  # p1
+    report = store.sync(client, project_id="p1", full=True, progress=False)
+    held = set(store.to_pandas()["id"])
+    assert report.removed == 1 and "s1" not in held and "s500" in held
+
+
 def test_a_bad_record_aborts_the_sync_and_commits_nothing(tmp_path):
     bad = records(10)
     bad[4]["duration"] = -5
@@ -174,12 +185,17 @@ def test_optimize_and_vacuum_keep_the_rows(tmp_path):
     assert f"{len(before)} sessions" in repr(store) and "<table>" in store._repr_html_()
 
 
-def test_import_works_without_the_extra_and_the_store_names_the_fix():
-    code = ("import sys; sys.modules['deltalake'] = None\n"
+@pytest.mark.parametrize("blocked, call, extra", [
+    ("deltalake", "orq_nb.SessionStore(sys.argv[1])", "store"),
+    ("dask", "orq_nb.SessionStore(sys.argv[1]).to_dask()", "dask"),
+])
+def test_import_works_without_the_extras_and_each_names_its_fix(tmp_path, blocked, call, extra):
+    code = (f"import sys; sys.modules[{blocked!r}] = None\n"
             "import orq_nb\n"
-            "try:\n    orq_nb.SessionStore('x')\nexcept ImportError as e:\n    print(e)\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert 'pip install "orq_nb[store]"' in out.stdout
+            f"try:\n    {call}\nexcept ImportError as e:\n    print(e)\n")
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "s.delta")], capture_output=True,
+                         text=True, check=True)
+    assert f'pip install "orq_nb[{extra}]"' in out.stdout
 
 
 def test_the_explorer_reads_a_store(tmp_path):
