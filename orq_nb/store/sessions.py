@@ -161,8 +161,9 @@ class SessionStore:
         with require("dask", "dask").config.set({"dataframe.convert-string": False}):
             if not files:
                 return dd.from_pandas(meta, npartitions=1)
+            # _read_file takes columns=, so Dask's optimizer reads only the columns a computation uses.
             return dd.from_map(_read_file, files, schema=schema, storage_options=self.storage_options,
-                               meta=meta, enforce_metadata=False)
+                               columns=columns, meta=meta, enforce_metadata=False)
 
     # -- commits --------------------------------------------------------------------
     def history(self) -> pd.DataFrame:
@@ -428,10 +429,13 @@ def _same_row(a: tuple, b: tuple) -> bool:
     return True
 
 
-def _read_file(uri: str, schema: pa.Schema, storage_options: dict | None) -> pd.DataFrame:
+def _read_file(uri: str, schema: pa.Schema, storage_options: dict | None,
+               columns: Sequence[str] | None = None) -> pd.DataFrame:
     """One data file of the table as a sessions frame (cast to the store's schema as it is read)."""
     import pyarrow.dataset as ds
 
+    if columns is not None:
+        schema = pa.schema([schema.field(c) for c in COLUMN_NAMES if c in set(columns)])
     if "://" in uri and not uri.startswith("file://"):
         filesystem, path = pa.fs.FileSystem.from_uri(uri)
         data = ds.dataset(path, filesystem=filesystem, schema=schema, format="parquet").to_table()
