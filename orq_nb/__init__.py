@@ -6,7 +6,15 @@ The layers, bottom up: ``load`` (schemas, the Arrow pipeline, readers),
 re-exports the public names.
 """
 
-from orq_nb.analysis import cost_by_tag, daily_summary, explode_tags, filter_sessions, tag_counts
+from orq_nb.analysis import (
+    cost_by_tag,
+    daily_summary,
+    explode_tags,
+    filter_sessions,
+    select_box,
+    select_lasso,
+    tag_counts,
+)
 from orq_nb.api import FetchWarning, OrqAPIError, OrqAuthError, OrqClient, OrqNotFoundError, OrqRateLimitError
 from orq_nb.errors import OrqError, OrqWarning
 from orq_nb.explore import SessionExplorer, TagFilter, explore, plot_duration_vs_cost
@@ -77,6 +85,8 @@ __all__ = [
     "load_sample",
     "plot_duration_vs_cost",
     "read_sessions",
+    "select_box",
+    "select_lasso",
     "sessions_frame",
     "tag_counts",
 ]

@@ -44,13 +44,17 @@ def explode_tags(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _summary(groups, sessions: str = "id") -> pd.DataFrame:
+def _summary(groups, sessions: str = "id", partitions: int | None = None) -> pd.DataFrame:
+    """The figures per group; on Dask, ``partitions`` spreads the groups (for exact medians)
+    over that many outputs, so that no worker holds every session."""
+    spread = {} if partitions is None else {"split_out": partitions}
     out = groups.agg(
         sessions=(sessions, "size"),
         total_cost=("total_cost", "sum"),
         median_cost=("total_cost", "median"),
         median_duration_s=("duration_ms", "median"),
         total_tokens=("total_tokens", "sum"),
+        **spread,
     )
     if is_dask(out):
         out = out.compute()
@@ -69,7 +73,7 @@ def cost_by_tag(df: pd.DataFrame) -> pd.DataFrame:
     if is_dask(df):
         meta = explode_columns(df._meta, _SUMMED)
         tagged = df.map_partitions(explode_columns, _SUMMED, meta=meta)
-        out = _summary(tagged.groupby("tag"))
+        out = _summary(tagged.groupby("tag"), partitions=df.npartitions)
         out.index = pd.Index(out.index.astype("str"), name="tag")
         return out.sort_index().sort_values("total_cost", ascending=False)
     tagged = explode_tags(df).dropna(subset=["tag"])
@@ -80,6 +84,6 @@ def daily_summary(df: pd.DataFrame) -> pd.DataFrame:
     """Per UTC day of ``started_at``: sessions, costs, median duration, tokens."""
     if is_dask(df):
         days = df[_SUMMED + ["started_at"]].assign(day=df["started_at"].dt.floor("D"))
-        return _summary(days.groupby("day")).sort_index()
+        return _summary(days.groupby("day"), partitions=df.npartitions).sort_index()
     day = df["started_at"].dt.floor("D").rename("day")
     return _summary(df.groupby(day))

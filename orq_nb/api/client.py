@@ -28,9 +28,11 @@ from orq_nb.load.errors import (
 from orq_nb.load.frame import Errors, check_errors, sessions_frame
 from orq_nb.load.schemas import SessionSchema
 
-__all__ = ["OrqClient", "FetchWarning", "DEFAULT_BASE_URL"]
+__all__ = ["OrqClient", "FetchWarning", "DEFAULT_BASE_URL", "REPORT_COLUMNS"]
 
 DEFAULT_BASE_URL = "https://my.orq.ai"
+#: The columns of every relabelling report (tag_sessions, SessionExplorer.apply_tags and undo).
+REPORT_COLUMNS = ["id", "ok", "changed", "tags_before", "tags_after", "changed_elsewhere", "error"]
 _SCHEMA = SessionSchema()
 
 
@@ -296,35 +298,61 @@ class OrqClient:
 
     # -- bulk relabelling ------------------------------------------------------
     def tag_sessions(self, ids_or_frame: Iterable[str] | pd.DataFrame, add: Iterable[str] = (),
-                     remove: Iterable[str] = (), progress: bool | None = None) -> pd.DataFrame:
+                     remove: Iterable[str] = (), progress: bool | None = None,
+                     records: dict | None = None) -> pd.DataFrame:
         """Add and remove tags on many sessions, concurrently; report each one.
 
-        Each session is read, its tags changed (``remove`` first, then ``add``,
-        keeping order and dropping repeats) and written back when they differ.
-        One failure does not stop the others.
+        Each session is read, and ``remove`` then ``add`` (keeping order,
+        dropping repeats) apply to the tags the server holds at that moment;
+        the session is written back only when they differ. The frame's copy of
+        the tags is never written. One failure does not stop the others.
+
+        Parameters
+        ----------
+        ids_or_frame : list of str, or DataFrame
+            Session ids, or a sessions frame: then each row's ``updated_at``
+            tells whether the server's record changed since the frame was read.
+        add, remove : str or list of str
+        progress : bool, optional
+        records : dict, optional
+            Filled with each session's record as the server last answered
+            (loaded by the schema), by id: what a frame or store takes in.
 
         Returns
         -------
         DataFrame
             One row per session: ``id``, ``ok``, ``changed``, ``tags_before``,
-            ``tags_after``, ``error``.
+            ``tags_after``, ``changed_elsewhere`` (the server's record was newer
+            than the frame's when read, or its answer differs from what was
+            written), ``error``.
         """
-        ids = list(ids_or_frame["id"] if isinstance(ids_or_frame, pd.DataFrame) else ids_or_frame)
+        frame = ids_or_frame if isinstance(ids_or_frame, pd.DataFrame) else None
+        ids = list(frame["id"] if frame is not None else ids_or_frame)
+        known = {} if frame is None else dict(zip(frame["id"], frame["updated_at"], strict=True))
         add, remove = [str(t) for t in ([add] if isinstance(add, str) else add)], \
             {str(t) for t in ([remove] if isinstance(remove, str) else remove)}
 
         def relabel(session_id: str) -> dict:
             row = {"id": session_id, "ok": False, "changed": False, "tags_before": None,
-                   "tags_after": None, "error": None}
+                   "tags_after": None, "changed_elsewhere": False, "error": None}
             try:
-                before = self.get_session(session_id)["tags"]
+                record = self.get_session(session_id)
+                before = record["tags"]
+                seen = known.get(session_id)
+                row["changed_elsewhere"] = bool(
+                    seen is not None and record.get("updated_at") is not None
+                    and (pd.isna(seen) or pd.Timestamp(record["updated_at"]) > seen))
                 after = list(dict.fromkeys([t for t in before if t not in remove] + add))
                 row["tags_before"], row["tags_after"] = before, after
                 if after != before:
                     fields = {"tags": after} if after else {"clear_tags": True}
-                    row["tags_after"] = self.update_session(session_id, **fields)["tags"]
+                    record = self.update_session(session_id, **fields)
                     row["changed"] = True
+                    row["changed_elsewhere"] |= record["tags"] != after
+                    row["tags_after"] = record["tags"]
                 row["ok"] = True
+                if records is not None:
+                    records[session_id] = record
             except (OrqAPIError, ValueError) as error:
                 row["error"] = str(error)
             return row
@@ -335,6 +363,6 @@ class OrqClient:
             for row in pool.map(relabel, ids):
                 rows.append(row)
                 bar.update(1)
-        report = pd.DataFrame(rows, columns=["id", "ok", "changed", "tags_before", "tags_after", "error"])
-        return report.astype({"id": "str", "ok": bool, "changed": bool})
+        report = pd.DataFrame(rows, columns=REPORT_COLUMNS)
+        return report.astype({"id": "str", "ok": bool, "changed": bool, "changed_elsewhere": bool})
 

@@ -33,7 +33,8 @@ def categories(df: pd.DataFrame, color_by: str, top: int = 8) -> pd.Series:
         names = np.array([*tags[:top], OTHER, NO_TAGS], dtype=object)
         n_head = len(tags[:top])
         rest = np.where(matrix.any(axis=1), n_head, n_head + 1)
-        group = np.where(head.any(axis=1), head.argmax(axis=1), rest)
+        # When every shown session has the same tags, none tells anything: all are "(no tags)".
+        group = np.where(head.any(axis=1), head.argmax(axis=1), rest) if head.shape[1] else rest
         order = [*tags[:top], OTHER, NO_TAGS]
         return pd.Series(pd.Categorical(names[group], categories=order), index=df.index)
     if color_by == "project_id":

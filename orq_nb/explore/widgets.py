@@ -22,9 +22,12 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import QuadMesh
 from matplotlib.figure import Figure
 
+from orq_nb.analysis.selection import select_box, select_lasso
 from orq_nb.analysis.tags import TagIndex
+from orq_nb.api.client import REPORT_COLUMNS, OrqClient
 from orq_nb.explore.common import density_counts, density_edges
 from orq_nb.explore.plots import plot_duration_vs_cost
+from orq_nb.load.convert import loaded_table, to_frame
 from orq_nb.store.sessions import SessionStore
 
 __all__ = ["TagFilter", "SessionExplorer", "explore", "summary_text"]
@@ -66,6 +69,17 @@ class TagFilter(widgets.VBox):
         super().__init__([self.tags, self.match, self.exclude])
         for child in (self.tags, self.match, self.exclude):
             child.observe(self._changed, names="value")
+        self._changed()
+
+    def set_frame(self, df: pd.DataFrame) -> None:
+        """Show another frame (e.g. after relabelling), keeping the chosen tags that still exist."""
+        self.df, self.index = df, TagIndex.of(df)
+        options = [(f"{tag} ({n:,})", tag) for tag, n in self.index.counts.items()]
+        with self.hold_trait_notifications():
+            for picker in (self.tags, self.exclude):
+                kept = tuple(t for t in picker.value if t in self.index.counts.index)
+                picker.options = options
+                picker.value = kept
         self._changed()
 
     def _changed(self, change: dict | None = None) -> None:
@@ -147,12 +161,45 @@ class SessionExplorer(widgets.VBox):
         the plot's own default: a click should redraw in well under 250 ms).
     """
 
+    selected_ids = traitlets.List()
+
     def __init__(self, df: pd.DataFrame | SessionStore, top_n: int = 10, color_by: str | None = "tag",
-                 max_points: int = EXPLORER_MAX_POINTS) -> None:
+                 max_points: int = EXPLORER_MAX_POINTS, client: OrqClient | None = None) -> None:
         self.store = df if isinstance(df, SessionStore) else None  # read through to_pandas
         if self.store is not None:
             df = self.store.to_pandas()
-        self.df, self.top_n, self.color_by, self.max_points = df, top_n, color_by, max_points
+        self.top_n, self.color_by, self.max_points, self.client = top_n, color_by, max_points, client
+        self._last: tuple | None = None
+        self._load(df)
+        self.tag_filter = TagFilter(df)
+        self.projects = widgets.SelectMultiple(options=self._project_options(), description="projects",
+                                               rows=min(len(self._project_options()), 6))
+        first, last = self._first_day, self._last_day
+        self.start = widgets.DatePicker(description="from", value=first.date() if pd.notna(first) else None)
+        self.end = widgets.DatePicker(description="to", value=last.date() if pd.notna(last) else None)
+        self.write = widgets.Checkbox(value=client is not None, disabled=client is None,
+                                      description="write to orq.ai")
+        self.summary = widgets.HTML()
+        self.status = widgets.HTML()
+        self.plot_output = widgets.Output()
+        self.table_output = widgets.Output()
+        self.selection_output = widgets.Output()
+        self.figure: Figure | None = None
+        self.table = pd.DataFrame()
+        controls = widgets.VBox([self.tag_filter, self.projects, self.start, self.end, self.write],
+                                layout={"width": "38%"})
+        right = widgets.VBox([self.summary, self.status, self.plot_output, self.table_output,
+                              self.selection_output], layout={"width": "62%"})
+        super().__init__([widgets.HBox([controls, right])])
+        self.tag_filter.observe(self.update, names="selection")
+        for control in (self.projects, self.start, self.end):
+            control.observe(self.update, names="value")
+        self.observe(lambda change: self._render_selection(), names="selected_ids")
+        self.update()
+
+    def _load(self, df: pd.DataFrame) -> None:
+        """Take ``df`` as the explorer's frame: the arrays every update reads."""
+        self.df = df
         self._cost = df["total_cost"].to_numpy(dtype=float)
         self._duration = df["duration_ms"].to_numpy(dtype=float)
         self._tokens = df["total_tokens"].to_numpy(dtype=float)
@@ -162,31 +209,27 @@ class SessionExplorer(widgets.VBox):
         self._started_us = self._started.to_numpy(dtype="datetime64[us]").view(np.int64)
         self._first_day, self._last_day = self._started.min(), self._started.max()
         self._project_codes, projects = pd.factorize(df["project_id"])
-        counts = np.bincount(self._project_codes + 1, minlength=len(projects) + 1)
-        self.tag_filter = TagFilter(df)
+        self._project_counts = np.bincount(self._project_codes + 1, minlength=len(projects) + 1)
+        self._projects = list(projects)
+
+    def _project_options(self) -> list[tuple[str, str]]:
+        counts = self._project_counts
         by_size = np.argsort(-counts[1:], kind="stable")
-        options = [(f"{projects[i]} ({counts[i + 1]:,})", projects[i]) for i in by_size]
+        options = [(f"{self._projects[i]} ({counts[i + 1]:,})", self._projects[i]) for i in by_size]
         if counts[0]:
             options.append((f"{NO_PROJECT} ({counts[0]:,})", NO_PROJECT))
-        self._projects = list(projects)
-        self.projects = widgets.SelectMultiple(options=options, rows=min(len(options), 6),
-                                               description="projects")
-        first, last = self._first_day, self._last_day
-        self.start = widgets.DatePicker(description="from", value=first.date() if pd.notna(first) else None)
-        self.end = widgets.DatePicker(description="to", value=last.date() if pd.notna(last) else None)
-        self.summary = widgets.HTML()
-        self.plot_output = widgets.Output()
-        self.table_output = widgets.Output()
-        self.figure: Figure | None = None
-        self.table = pd.DataFrame()
-        controls = widgets.VBox([self.tag_filter, self.projects, self.start, self.end],
-                                layout={"width": "38%"})
-        right = widgets.VBox([self.summary, self.plot_output, self.table_output], layout={"width": "62%"})
-        super().__init__([widgets.HBox([controls, right])])
-        self.tag_filter.observe(self.update, names="selection")
-        for control in (self.projects, self.start, self.end):
-            control.observe(self.update, names="value")
+        return options
+
+    def _reload(self, df: pd.DataFrame) -> None:
+        """Show a changed frame with the filters and the selection kept."""
+        self._load(df)
+        self.tag_filter.set_frame(df)
+        with self.projects.hold_trait_notifications():
+            kept = tuple(p for p in self.projects.value if p in self._projects or p == NO_PROJECT)
+            self.projects.options = self._project_options()
+            self.projects.value = kept
         self.update()
+        self._render_selection()
 
     # -- the selection ------------------------------------------------------------
     def _mask(self) -> np.ndarray:
@@ -264,6 +307,141 @@ class SessionExplorer(widgets.VBox):
         _show(self.table_output, {
             "text/html": f"<b>Most expensive matching sessions (top {self.top_n})</b>{table}",
             "text/plain": self.table.to_string(max_colwidth=30)})
+
+
+    # -- select, inspect, relabel, undo ------------------------------------------------
+    def select(self, ids) -> None:
+        """Make these sessions the selection (replacing it); ids not in the frame are left out."""
+        known = set(self.df["id"])
+        self.selected_ids = [i for i in dict.fromkeys(map(str, ids)) if i in known]
+
+    def select_box(self, duration: tuple[float, float], cost: tuple[float, float]) -> None:
+        """Select the shown sessions inside a box (seconds, USD), as drawn on the plot's log axes."""
+        self.select(select_box(self.filtered, duration, cost, log_x=True, log_y=True)["id"])
+
+    def select_lasso(self, polygon) -> None:
+        """Select the shown sessions inside a lasso of (seconds, USD) vertices, on the plot's log axes."""
+        self.select(select_lasso(self.filtered, polygon, log_x=True, log_y=True)["id"])
+
+    @property
+    def selected(self) -> pd.DataFrame:
+        """The selected sessions, whatever the filters show now."""
+        return self.df[self.df["id"].isin(self.selected_ids)]
+
+    def preview(self, add=(), remove=()) -> str:
+        """What :meth:`apply_tags` would do to the selection, from the frame alone (no requests)."""
+        add, remove = _tags(add), _tags(remove)
+        rows = self.selected
+        same = sum(_relabelled(tags, add, remove) == list(tags) for tags in rows["tags"])
+        change = ", ".join([f"+{t}" for t in add] + [f"-{t}" for t in remove]) or "no change"
+        return f"{len(rows):,} sessions: {change}; {same:,} already tagged"
+
+    def apply_tags(self, add=(), remove=()) -> pd.DataFrame:
+        """Add and remove tags on the selected sessions; return the report (one row per session).
+
+        With a client and "write to orq.ai" on, ``tag_sessions`` writes to orq.ai and the
+        frame (and the store, if any) takes the server's answers; otherwise only this
+        explorer's frame changes, and the status line says so. The filters are kept.
+        """
+        add, remove = _tags(add), _tags(remove)
+        rows = self.selected
+        if not len(rows):
+            raise ValueError("no sessions are selected: select some on the plot, or explorer.select(ids)")
+        report = self._relabel(rows, add, remove)
+        self._last = (report, add, remove)
+        self._status("Applied", add, remove, report)
+        return report
+
+    def undo(self) -> pd.DataFrame:
+        """Revert the last :meth:`apply_tags`, per session, only what it changed there; one level."""
+        if self._last is None:
+            raise ValueError("nothing to undo: no tags were applied since the last undo")
+        report, add, remove = self._last
+        self._last = None
+        groups: dict[tuple, list[str]] = {}
+        for row in report[report["ok"] & report["changed"]].itertuples(index=False):
+            added = tuple(t for t in add if t not in row.tags_before)
+            taken = tuple(t for t in remove if t in row.tags_before)
+            groups.setdefault((added, taken), []).append(row.id)
+        parts = [self._relabel(self.df[self.df["id"].isin(ids)], list(taken), list(added))
+                 for (added, taken), ids in groups.items()]
+        empty = pd.DataFrame(columns=REPORT_COLUMNS).astype({"ok": bool, "changed": bool,
+                                                             "changed_elsewhere": bool})
+        undone = pd.concat(parts, ignore_index=True) if parts else empty
+        self._status("Undid", [], [], undone)
+        return undone
+
+    @property
+    def writes(self) -> bool:
+        """Whether Apply writes to orq.ai (a client is given and the switch is on)."""
+        return self.client is not None and self.write.value
+
+    def _relabel(self, rows: pd.DataFrame, add: list[str], remove: list[str]) -> pd.DataFrame:
+        """Relabel ``rows`` on orq.ai (when writing) or in the frame; reload the frame from the result."""
+        if self.writes:
+            answers: dict = {}
+            report = self.client.tag_sessions(rows, add=add, remove=remove, progress=False,
+                                              records=answers)
+            updated = to_frame(loaded_table(list(answers.values())))
+            if self.store is not None and len(updated):
+                self.store.write(updated)  # the store only ever takes what the server answered
+        else:
+            after = [_relabelled(tags, add, remove) for tags in rows["tags"]]
+            changed = [a != list(b) for a, b in zip(after, rows["tags"], strict=True)]
+            report = pd.DataFrame({"id": rows["id"].to_numpy(), "ok": True, "changed": changed,
+                                   "tags_before": [list(t) for t in rows["tags"]], "tags_after": after,
+                                   "changed_elsewhere": False, "error": None}, columns=REPORT_COLUMNS)
+            updated = rows.assign(tags=pd.Series(after, index=rows.index, dtype=object))
+        self._reload(_replace_rows(self.df, updated))
+        return report.astype({"id": "str", "ok": bool, "changed": bool, "changed_elsewhere": bool})
+
+    def _status(self, verb: str, add: list[str], remove: list[str], report: pd.DataFrame) -> None:
+        where = "on orq.ai" if self.writes else "in this explorer's frame only; nothing was written to orq.ai"
+        failed = report[~report["ok"]]
+        change = ", ".join([f"+{t}" for t in add] + [f"-{t}" for t in remove])
+        line = (f"{verb} {change + ' ' if change else ''}{where}: {int(report['changed'].sum()):,} of "
+                f"{len(report):,} sessions changed")
+        if report["changed_elsewhere"].any():
+            line += (f", {int(report['changed_elsewhere'].sum()):,} had changed elsewhere "
+                     "(the server's record kept)")
+        if len(failed):
+            line += f", {len(failed):,} failed: " + "; ".join(
+                f"{r.id}: {r.error}" for r in failed.itertuples())
+        self.status_line = line
+        self.status.value = html.escape(line)
+
+    def _render_selection(self) -> None:
+        rows = self.selected
+        if not len(rows):
+            _show(self.selection_output, {"text/plain": "", "text/html": ""})
+            return
+        columns = ["id", "external_id", "project_id", "tags", "duration_ms", "total_cost", "total_tokens",
+                   "started_at"]
+        table = rows[columns].assign(duration_ms=rows["duration_ms"] / 1000).rename(
+            columns={"duration_ms": "duration_s"})
+        head = (f"{len(rows):,} selected: ${rows['total_cost'].sum():,.4f}, "
+                f"{rows['total_tokens'].sum():,.0f} tokens")
+        body = table.to_html(index=False, na_rep="", formatters={
+            "total_cost": "${:,.4f}".format, "duration_s": "{:,.1f}".format, "total_tokens": "{:,.0f}".format,
+            "tags": ", ".join, "started_at": lambda t: "" if pd.isna(t) else t.strftime("%Y-%m-%d %H:%M")})
+        _show(self.selection_output, {"text/html": f"<b>{html.escape(head)}</b>{body}", "text/plain": head})
+
+
+def _tags(value) -> list[str]:
+    return [value] if isinstance(value, str) else [str(t) for t in value]
+
+
+def _relabelled(tags, add: list[str], remove: list[str]) -> list[str]:
+    """``remove`` then ``add``, keeping order and dropping repeats: as ``tag_sessions`` does."""
+    remove = set(remove)
+    return list(dict.fromkeys([t for t in tags if t not in remove] + list(add)))
+
+
+def _replace_rows(df: pd.DataFrame, updated: pd.DataFrame) -> pd.DataFrame:
+    """A new frame: ``df`` with the rows of ``updated`` (by id) in their places; ``df`` is untouched."""
+    where = pd.Index(df["id"]).get_indexer(updated["id"])
+    updated = updated[where >= 0].set_axis(df.index[where[where >= 0]])
+    return pd.concat([df.drop(index=updated.index), updated[df.columns]]).loc[df.index]
 
 
 def explore(df: pd.DataFrame | SessionStore, **kwargs) -> SessionExplorer:

@@ -102,9 +102,25 @@ def test_tag_sessions_relabels_concurrently_and_reports_each(fake):
     assert "session 'missing' not found" in report["error"].iloc[-1]
     for tags in report["tags_after"].iloc[:4]:
         assert tags == ["rag", "reviewed"]
-    again = client.tag_sessions(frame, add=["reviewed"], progress=False)
+    assert list(report.columns) == ["id", "ok", "changed", "tags_before", "tags_after", "changed_elsewhere",
+                                    "error"]
+    records = {}
+    again = client.tag_sessions(frame, add=["reviewed"], progress=False, records=records)
     assert not again["changed"].any() and again["ok"].all()
+    # the first call changed them after `frame` was read: the server's records are newer
+    assert again["changed_elsewhere"].all() and set(records) == set(frame["id"])
+    assert all(r["tags"] == ["rag", "reviewed"] for r in records.values())
     assert client.get_session(frame["id"].iloc[0])["tags"] == ["rag", "reviewed"]
+
+
+def test_tag_sessions_never_writes_back_the_frames_copy(fake):
+    client = client_for(fake)
+    frame = client.query_sessions(progress=False).head(2)
+    sid = frame["id"].iloc[0]
+    client.update_session(sid, tags=["set-elsewhere"])  # another writer, after the frame was read
+    report = client.tag_sessions(frame, add=["mine"], progress=False).set_index("id")
+    assert client.get_session(sid)["tags"] == ["set-elsewhere", "mine"]  # both changes survive
+    assert report.loc[sid, "changed_elsewhere"] and not report.loc[frame["id"].iloc[1], "changed_elsewhere"]
 
 
 def test_retry_after_is_honoured(fake):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import session
 from matplotlib.collections import PathCollection, QuadMesh
 
 import orq_nb
@@ -97,3 +98,9 @@ def test_a_tag_every_session_has_is_not_used_for_colour(sample):
     assert "voice" not in groups.cat.categories
     assert groups.value_counts().sum() == len(voice)
     assert list(groups.cat.categories)[:4] == list(orq_nb.tag_counts(voice).drop("voice").index[:4])
+
+
+def test_colour_by_tag_when_every_session_has_the_same_tags():
+    df = orq_nb.sessions_frame([session(i, tags=["rag", "beta"]) for i in range(3)])
+    groups = categories(df, "tag")
+    assert groups.tolist() == ["(no tags)"] * 3
