@@ -25,6 +25,7 @@ from matplotlib.figure import Figure
 from orq_nb.analysis.selection import select_box, select_lasso
 from orq_nb.analysis.tags import TagIndex
 from orq_nb.api.client import REPORT_COLUMNS, OrqClient
+from orq_nb.errors import OrqError
 from orq_nb.explore.common import density_counts, density_edges
 from orq_nb.explore.plots import plot_duration_vs_cost
 from orq_nb.load.convert import loaded_table, to_frame
@@ -181,12 +182,22 @@ class SessionExplorer(widgets.VBox):
                                       description="write to orq.ai")
         self.summary = widgets.HTML()
         self.status = widgets.HTML()
+        known = list(self.tag_filter.index.tags)
+        self.add_tag = widgets.Combobox(options=known, placeholder="tag to add", description="add",
+                                        ensure_option=False)
+        self.remove_tag = widgets.Combobox(options=known, placeholder="tag to remove", description="remove",
+                                           ensure_option=False)
+        self.preview_line = widgets.HTML()
+        self.apply_button = widgets.Button(description="Apply", button_style="primary", disabled=True)
+        self.undo_button = widgets.Button(description="Undo", disabled=True)
+        relabel = widgets.VBox([widgets.HTML("<b>Relabel the selection</b>"), self.add_tag, self.remove_tag,
+                                self.preview_line, widgets.HBox([self.apply_button, self.undo_button])])
         self.plot_output = widgets.Output()
         self.table_output = widgets.Output()
         self.selection_output = widgets.Output()
         self.figure: Figure | None = None
         self.table = pd.DataFrame()
-        controls = widgets.VBox([self.tag_filter, self.projects, self.start, self.end, self.write],
+        controls = widgets.VBox([self.tag_filter, self.projects, self.start, self.end, self.write, relabel],
                                 layout={"width": "38%"})
         right = widgets.VBox([self.summary, self.status, self.plot_output, self.table_output,
                               self.selection_output], layout={"width": "62%"})
@@ -195,7 +206,28 @@ class SessionExplorer(widgets.VBox):
         for control in (self.projects, self.start, self.end):
             control.observe(self.update, names="value")
         self.observe(lambda change: self._render_selection(), names="selected_ids")
+        for box in (self.add_tag, self.remove_tag):
+            box.observe(lambda change: self._render_preview(), names="value")
+        self.apply_button.on_click(lambda _: self._click(self.apply_tags, _tags_in(self.add_tag.value),
+                                                         _tags_in(self.remove_tag.value)))
+        self.undo_button.on_click(lambda _: self._click(self.undo))
         self.update()
+
+    def _click(self, action, *args) -> None:
+        """A button's action: errors go to the status line, never lost in a callback."""
+        try:
+            action(*args)
+        except (ValueError, OrqError) as error:
+            self.status_line = str(error)
+            self.status.value = html.escape(str(error))
+        self._render_preview()
+
+    def _render_preview(self) -> None:
+        add, remove = _tags_in(self.add_tag.value), _tags_in(self.remove_tag.value)
+        ready = bool(self.selected_ids) and bool(add or remove)
+        self.preview_line.value = html.escape(self.preview(add, remove)) if ready else ""
+        self.apply_button.disabled = not ready
+        self.undo_button.disabled = self._last is None
 
     def _load(self, df: pd.DataFrame) -> None:
         """Take ``df`` as the explorer's frame: the arrays every update reads."""
@@ -224,6 +256,7 @@ class SessionExplorer(widgets.VBox):
         """Show a changed frame with the filters and the selection kept."""
         self._load(df)
         self.tag_filter.set_frame(df)
+        self.add_tag.options = self.remove_tag.options = list(self.tag_filter.index.tags)
         with self.projects.hold_trait_notifications():
             kept = tuple(p for p in self.projects.value if p in self._projects or p == NO_PROJECT)
             self.projects.options = self._project_options()
@@ -411,6 +444,7 @@ class SessionExplorer(widgets.VBox):
         self.status.value = html.escape(line)
 
     def _render_selection(self) -> None:
+        self._render_preview()
         rows = self.selected
         if not len(rows):
             _show(self.selection_output, {"text/plain": "", "text/html": ""})
@@ -425,6 +459,11 @@ class SessionExplorer(widgets.VBox):
             "total_cost": "${:,.4f}".format, "duration_s": "{:,.1f}".format, "total_tokens": "{:,.0f}".format,
             "tags": ", ".join, "started_at": lambda t: "" if pd.isna(t) else t.strftime("%Y-%m-%d %H:%M")})
         _show(self.selection_output, {"text/html": f"<b>{html.escape(head)}</b>{body}", "text/plain": head})
+
+
+def _tags_in(text: str) -> list[str]:
+    """Tags typed in a box: comma-separated, blanks dropped."""
+    return [t.strip() for t in text.split(",") if t.strip()]
 
 
 def _tags(value) -> list[str]:

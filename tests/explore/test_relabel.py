@@ -121,3 +121,20 @@ def test_the_write_switch_keeps_a_client_from_writing(fake):
     explorer.select(["s1"])
     explorer.apply_tags(add="local-only")
     assert server_tags(fake)["s1"] == ["rag"] and "nothing was written" in explorer.status_line
+
+
+def test_the_relabel_panel_drives_the_same_actions():
+    explorer = orq_nb.explore(orq_nb.sessions_frame(records()))
+    assert explorer.apply_button.disabled and explorer.undo_button.disabled
+    explorer.select(["s0", "s1"])
+    explorer.add_tag.value = "review, urgent"
+    assert "+review, +urgent" in explorer.preview_line.value and not explorer.apply_button.disabled
+    assert "rag" in explorer.add_tag.options  # completion from the frame's tags
+    explorer.apply_button.click()
+    assert explorer.selected["tags"].tolist() == [["rag", "beta", "review", "urgent"],
+                                                  ["rag", "review", "urgent"]]
+    assert "urgent" in explorer.add_tag.options and not explorer.undo_button.disabled
+    explorer.undo_button.click()
+    assert explorer.selected["tags"].tolist() == [["rag", "beta"], ["rag"]]
+    explorer.undo_button.click()  # nothing left to undo: said on the status line, not raised
+    assert "nothing to undo" in explorer.status_line
