@@ -36,6 +36,7 @@ __all__ = ["TagFilter", "SessionExplorer", "explore", "summary_text"]
 NO_PROJECT = "(no project)"
 _FIGSIZE, _DPI = (7.5, 4.6), 90
 EXPLORER_MAX_POINTS = 20_000
+_SHOWN_ROWS = 200
 _NAT = np.iinfo(np.int64).min
 
 
@@ -455,6 +456,9 @@ class SessionExplorer(widgets.VBox):
             columns={"duration_ms": "duration_s"})
         head = (f"{len(rows):,} selected: ${rows['total_cost'].sum():,.4f}, "
                 f"{rows['total_tokens'].sum():,.0f} tokens")
+        if len(rows) > _SHOWN_ROWS:
+            head += f" (the {_SHOWN_ROWS} most expensive shown; explorer.selected has them all)"
+            table = table.take(np.argsort(-rows["total_cost"].to_numpy(), kind="stable")[:_SHOWN_ROWS])
         body = table.to_html(index=False, na_rep="", formatters={
             "total_cost": "${:,.4f}".format, "duration_s": "{:,.1f}".format, "total_tokens": "{:,.0f}".format,
             "tags": ", ".join, "started_at": lambda t: "" if pd.isna(t) else t.strftime("%Y-%m-%d %H:%M")})
