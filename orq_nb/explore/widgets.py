@@ -233,6 +233,11 @@ class SessionExplorer(widgets.VBox):
     def _load(self, df: pd.DataFrame) -> None:
         """Take ``df`` as the explorer's frame: the arrays every update reads."""
         self.df = df
+        self._ids = pd.Index(df["id"])
+        # Positions, for the selection functions: the two plotted columns and nothing else to copy.
+        self._xy = pd.DataFrame({"duration_ms": df["duration_ms"].to_numpy(),
+                                 "total_cost": df["total_cost"].to_numpy()})
+        self._selected_rows = getattr(self, "_selected_rows", np.zeros(0, dtype=np.int64))
         self._cost = df["total_cost"].to_numpy(dtype=float)
         self._duration = df["duration_ms"].to_numpy(dtype=float)
         self._tokens = df["total_tokens"].to_numpy(dtype=float)
@@ -346,21 +351,25 @@ class SessionExplorer(widgets.VBox):
     # -- select, inspect, relabel, undo ------------------------------------------------
     def select(self, ids) -> None:
         """Make these sessions the selection (replacing it); ids not in the frame are left out."""
-        known = set(self.df["id"])
-        self.selected_ids = [i for i in dict.fromkeys(map(str, ids)) if i in known]
+        positions = self._ids.get_indexer(pd.Index(list(ids), dtype=object).astype("str"))
+        self._select_rows(positions[positions >= 0])
+
+    def _select_rows(self, positions: np.ndarray) -> None:
+        self._selected_rows = np.unique(positions)
+        self.selected_ids = self.df["id"].iloc[self._selected_rows].tolist()
 
     def select_box(self, duration: tuple[float, float], cost: tuple[float, float]) -> None:
         """Select the shown sessions inside a box (seconds, USD), as drawn on the plot's log axes."""
-        self.select(select_box(self.filtered, duration, cost, log_x=True, log_y=True)["id"])
+        self._select_rows(select_box(self._xy[self.mask], duration, cost, log_x=True, log_y=True).index)
 
     def select_lasso(self, polygon) -> None:
         """Select the shown sessions inside a lasso of (seconds, USD) vertices, on the plot's log axes."""
-        self.select(select_lasso(self.filtered, polygon, log_x=True, log_y=True)["id"])
+        self._select_rows(select_lasso(self._xy[self.mask], polygon, log_x=True, log_y=True).index)
 
     @property
     def selected(self) -> pd.DataFrame:
         """The selected sessions, whatever the filters show now."""
-        return self.df[self.df["id"].isin(self.selected_ids)]
+        return self.df.iloc[self._selected_rows]
 
     def preview(self, add=(), remove=()) -> str:
         """What :meth:`apply_tags` would do to the selection, from the frame alone (no requests)."""

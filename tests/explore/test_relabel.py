@@ -41,7 +41,7 @@ def test_select_preview_apply_undo_against_the_server(fake):
     assert explorer.writes
     before = server_tags(fake)
     explorer.select(["s0", "s1", "s2", "nope"])
-    assert explorer.selected_ids == ["s0", "s1", "s2"] and len(explorer.selected) == 3
+    assert sorted(explorer.selected_ids) == ["s0", "s1", "s2"] and len(explorer.selected) == 3
     assert explorer.preview(add="review", remove="beta") == "3 sessions: +review, -beta; 0 already tagged"
     report = explorer.apply_tags(add="review", remove="beta")
     assert list(report.columns) == ["id", "ok", "changed", "tags_before", "tags_after", "changed_elsewhere",
