@@ -153,20 +153,26 @@ class SessionExplorer(widgets.VBox):
 
     Parameters
     ----------
-    df : DataFrame
-        A sessions frame.
+    df : DataFrame or SessionStore
+        A sessions frame, or a store (read through ``to_pandas``).
     top_n : int, default 10
         Rows in the table of the most expensive matching sessions.
     color_by : {"tag", "project_id", None}, default "tag"
     max_points : int, default 20,000
         Above this many matching sessions the plot shows density (lower than
         the plot's own default: a click should redraw in well under 250 ms).
+    client : OrqClient, optional
+        With a client, Apply writes the relabelling to orq.ai.
+    write : bool, optional
+        Where the "write to orq.ai" switch starts: on when a client is given,
+        unless ``False`` (as the dashboard does).
     """
 
     selected_ids = traitlets.List()
 
     def __init__(self, df: pd.DataFrame | SessionStore, top_n: int = 10, color_by: str | None = "tag",
-                 max_points: int = EXPLORER_MAX_POINTS, client: OrqClient | None = None) -> None:
+                 max_points: int = EXPLORER_MAX_POINTS, client: OrqClient | None = None,
+                 write: bool | None = None) -> None:
         self.store = df if isinstance(df, SessionStore) else None  # read through to_pandas
         if self.store is not None:
             df = self.store.to_pandas()
@@ -179,8 +185,8 @@ class SessionExplorer(widgets.VBox):
         first, last = self._first_day, self._last_day
         self.start = widgets.DatePicker(description="from", value=first.date() if pd.notna(first) else None)
         self.end = widgets.DatePicker(description="to", value=last.date() if pd.notna(last) else None)
-        self.write = widgets.Checkbox(value=client is not None, disabled=client is None,
-                                      description="write to orq.ai")
+        on = client is not None and (write is None or write)
+        self.write = widgets.Checkbox(value=on, disabled=client is None, description="write to orq.ai")
         self.summary = widgets.HTML()
         self.status = widgets.HTML()
         known = list(self.tag_filter.index.tags)

@@ -138,3 +138,10 @@ def test_the_relabel_panel_drives_the_same_actions():
     assert explorer.selected["tags"].tolist() == [["rag", "beta"], ["rag"]]
     explorer.undo_button.click()  # nothing left to undo: said on the status line, not raised
     assert "nothing to undo" in explorer.status_line
+
+
+def test_the_write_switch_can_start_off_as_the_dashboard_does(fake):
+    client = client_for(fake)
+    explorer = orq_nb.explore(client.query_sessions(progress=False), client=client, write=False)
+    assert not explorer.writes and not explorer.write.disabled
+    assert orq_nb.explore(orq_nb.sessions_frame(records())).write.disabled  # no client: no switch to turn
