@@ -7,6 +7,7 @@ re-exports the public names.
 """
 
 from orq_nb.analysis import (
+    UnknownTagWarning,
     cost_by_tag,
     daily_summary,
     explode_tags,
@@ -76,6 +77,7 @@ __all__ = [
     "StoreScopeError",
     "SyncReport",
     "TagFilter",
+    "UnknownTagWarning",
     "UsageSchema",
     "cost_by_tag",
     "daily_summary",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable
 from typing import Any, Literal
 
@@ -9,8 +10,10 @@ import numpy as np
 import pandas as pd
 
 from orq_nb.analysis.arrow_tags import tag_mask
+from orq_nb.analysis.errors import UnknownTagWarning
 from orq_nb.analysis.frames import is_dask
 from orq_nb.analysis.tags import TagIndex
+from orq_nb.errors import warn_user
 from orq_nb.load.times import utc_timestamp
 
 __all__ = ["filter_sessions"]
@@ -58,7 +61,21 @@ def filter_sessions(
     if is_dask(df):
         return df.map_partitions(_filter, tags, match, exclude_tags, projects, start, end, None,
                                  meta=df._meta)
-    return _filter(df, tags, match, exclude_tags, projects, start, end, index or TagIndex.of(df))
+    index = index or TagIndex.of(df)
+    _warn_unknown([*(tags or ()), *(exclude_tags or ())], index)
+    return _filter(df, tags, match, exclude_tags, projects, start, end, index)
+
+
+def _warn_unknown(tags: list[str], index: TagIndex) -> None:
+    """Warn about tags no session has, naming the closest ones that exist."""
+    unknown = [t for t in dict.fromkeys(tags) if t not in index.counts.index]
+    if not unknown:
+        return
+    hints = []
+    for tag in unknown:
+        close = difflib.get_close_matches(tag, index.tags, n=3, cutoff=0.5)
+        hints.append(f"{tag!r}" + (f" (closest: {', '.join(map(repr, close))})" if close else ""))
+    warn_user(UnknownTagWarning(f"no session has the tag {'; '.join(hints)}"))
 
 
 def _filter(df: pd.DataFrame, tags, match, exclude_tags, projects, start, end,

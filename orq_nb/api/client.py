@@ -299,7 +299,7 @@ class OrqClient:
     # -- bulk relabelling ------------------------------------------------------
     def tag_sessions(self, ids_or_frame: Iterable[str] | pd.DataFrame, add: Iterable[str] = (),
                      remove: Iterable[str] = (), progress: bool | None = None,
-                     records: dict | None = None) -> pd.DataFrame:
+                     records: dict | None = None, dry_run: bool = False) -> pd.DataFrame:
         """Add and remove tags on many sessions, concurrently; report each one.
 
         Each session is read, and ``remove`` then ``add`` (keeping order,
@@ -317,6 +317,9 @@ class OrqClient:
         records : dict, optional
             Filled with each session's record as the server last answered
             (loaded by the schema), by id: what a frame or store takes in.
+        dry_run : bool, default False
+            Read each session and report as usual, with ``changed`` meaning
+            "would change" and ``tags_after`` the tags it would get; send no write.
 
         Returns
         -------
@@ -344,7 +347,9 @@ class OrqClient:
                     and (pd.isna(seen) or pd.Timestamp(record["updated_at"]) > seen))
                 after = list(dict.fromkeys([t for t in before if t not in remove] + add))
                 row["tags_before"], row["tags_after"] = before, after
-                if after != before:
+                if after != before and dry_run:
+                    row["changed"] = True
+                elif after != before:
                     fields = {"tags": after} if after else {"clear_tags": True}
                     record = self.update_session(session_id, **fields)
                     row["changed"] = True

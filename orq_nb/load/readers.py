@@ -31,6 +31,10 @@ from orq_nb.load.from_records import gc_paused, is_envelope, page_data, parse_re
 __all__ = ["read_sessions"]
 
 _LINES_SUFFIXES = {".jsonl", ".ndjson"}
+#: What read_sessions reads, as said in its errors.
+SUPPORTED = "JSON (.json), JSON lines (.jsonl, .ndjson), either gzipped (.gz), Parquet or Feather"
+_OTHER_FORMATS = {".csv": "CSV", ".tsv": "TSV", ".xlsx": "Excel", ".xls": "Excel", ".txt": "text",
+                  ".xml": "XML", ".avro": "Avro", ".orc": "ORC"}
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
 _NON_SPACE = re.compile(r"[^ \t\n\r]")
 _DECODER = json.JSONDecoder()
@@ -221,6 +225,10 @@ def read_sessions(
     """
     check_errors(errors)
     name = _name_of(path_or_file)
+    other = _OTHER_FORMATS.get(_suffix(name).lower())
+    if other is not None:
+        raise SessionFileError(f"{name} looks like {other}, which read_sessions does not read; it reads "
+                               f"{SUPPORTED}. (A table of sessions: pd.read_csv it, then sessions_frame.)")
     table, data = _source(path_or_file)
     if table is not None:
         size = table.num_rows
@@ -245,7 +253,8 @@ def _read_with_python(data: bytearray, name: str, lines: bool, errors: Errors, r
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise SessionFileError(f"{name} is not UTF-8 text: {error.reason} at byte {error.start}") from None
+        raise SessionFileError(f"{name} is not UTF-8 JSON text ({error.reason} at byte {error.start}); "
+                               f"read_sessions reads {SUPPORTED}") from None
     del data
     frames, bad, total = [], [], 0
     with gc_paused():

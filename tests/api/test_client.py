@@ -123,6 +123,17 @@ def test_tag_sessions_never_writes_back_the_frames_copy(fake):
     assert report.loc[sid, "changed_elsewhere"] and not report.loc[frame["id"].iloc[1], "changed_elsewhere"]
 
 
+def test_a_dry_run_reads_and_reports_but_never_writes(fake):
+    client = client_for(fake)
+    before = {r["_id"]: r["tags"] for r in fake.sessions()}
+    report = client.tag_sessions(["s0", "s1", "s2"], add=["voice"], dry_run=True, progress=False)
+    assert [m for m, _ in fake.requests if m == "PATCH"] == []
+    assert {r["_id"]: r["tags"] for r in fake.sessions()} == before
+    assert report["changed"].tolist() == [before[s] != [*before[s], "voice"] and "voice" not in before[s]
+                                          for s in ("s0", "s1", "s2")]
+    assert report["tags_after"].iloc[1] == list(dict.fromkeys([*before["s1"], "voice"]))
+
+
 def test_retry_after_is_honoured(fake):
     client = client_for(fake)
     fake.inject(Fault("status", 429, retry_after="0.4", path="/v2/sessions/count"))

@@ -135,3 +135,14 @@ def test_one_filter_silences_every_warning_and_wrong_arguments_stay_plain():
     assert not isinstance(info.value, orq_nb.OrqError)
     with pytest.raises(orq_nb.OrqError, match="is not valid JSON"):
         orq_nb.read_sessions(io.StringIO("[1, 2"))
+
+
+@pytest.mark.parametrize("name, content", [("sessions.csv", b"id,duration\ns1,10\n"),
+                                           ("sessions.xlsx", b"PK\x03\x04 not really"),
+                                           ("export.bin", b"\xff\xfe\x00binary")])
+def test_other_formats_get_an_error_that_names_the_supported_ones(tmp_path, name, content):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(orq_nb.SessionFileError, match=r"Parquet or Feather") as info:
+        orq_nb.read_sessions(path)
+    assert name in str(info.value) and isinstance(info.value, orq_nb.OrqError)
