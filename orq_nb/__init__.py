@@ -36,6 +36,7 @@ from orq_nb.load import (
     read_sessions,
     sessions_frame,
 )
+from orq_nb.versions import show_versions
 
 __version__ = "0.2.0"
 
@@ -90,5 +91,6 @@ __all__ = [
     "select_box",
     "select_lasso",
     "sessions_frame",
+    "show_versions",
     "tag_counts",
 ]
