@@ -7,11 +7,14 @@ exact groupby.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
 from orq_nb.analysis.arrow_tags import explode_columns, tag_count_parts
 from orq_nb.analysis.frames import is_dask
 from orq_nb.analysis.tags import TagIndex
+from orq_nb.load.times import utc_timestamp
 
 _SUMMED = ["id", "total_cost", "duration_ms", "total_tokens"]
 
@@ -80,10 +83,55 @@ def cost_by_tag(df: pd.DataFrame) -> pd.DataFrame:
     return _summary(tagged.groupby("tag")).sort_values("total_cost", ascending=False)
 
 
-def daily_summary(df: pd.DataFrame) -> pd.DataFrame:
-    """Per UTC day of ``started_at``: sessions, costs, median duration, tokens."""
+def daily_summary(df: pd.DataFrame, start: Any = None, end: Any = None) -> pd.DataFrame:
+    """Per UTC day of ``started_at``: sessions, costs, median duration, tokens; every day of the range.
+
+    Parameters
+    ----------
+    df : DataFrame or dask DataFrame
+    start, end : datetime, Timestamp or ISO string, optional
+        The days to cover: from ``start``'s day up to the day before ``end``
+        (end exclusive, as in ``filter_sessions``; naive means UTC); sessions
+        outside are left out. Default: the data's first to last day.
+
+    Returns
+    -------
+    DataFrame
+        One row per day, days without sessions included: counts and sums are
+        zero there, medians and cost per 1k tokens missing.
+    """
+    first = None if start is None else utc_timestamp(start).floor("D")
+    after = None if end is None else utc_timestamp(end)
     if is_dask(df):
         days = df[_SUMMED + ["started_at"]].assign(day=df["started_at"].dt.floor("D"))
-        return _summary(days.groupby("day"), partitions=df.npartitions).sort_index()
-    day = df["started_at"].dt.floor("D").rename("day")
-    return _summary(df.groupby(day))
+        if first is not None:
+            days = days[days["day"] >= first]
+        if after is not None:
+            days = days[days["started_at"] < after]
+        out = _summary(days.groupby("day"), partitions=df.npartitions)
+    else:
+        stamps = df["started_at"]
+        keep = pd.Series(True, index=df.index)
+        if first is not None:
+            keep &= (stamps >= first).fillna(False)
+        if after is not None:
+            keep &= (stamps < after).fillna(False)
+        picked = df[keep.to_numpy()] if first is not None or after is not None else df
+        out = _summary(picked.groupby(picked["started_at"].dt.floor("D").rename("day")))
+    return _every_day(out, first, after)
+
+
+def _every_day(out: pd.DataFrame, first: pd.Timestamp | None, after: pd.Timestamp | None) -> pd.DataFrame:
+    """Add the days without sessions: zero counts and sums, missing medians."""
+    out = out.sort_index()
+    lo = first if first is not None else (out.index.min() if len(out) else None)
+    hi = (after - pd.Timedelta(microseconds=1)).floor("D") if after is not None else (
+        out.index.max() if len(out) else None)
+    if lo is None or hi is None:
+        return out
+    dtype = out.index.dtype if len(out) else "datetime64[us, UTC]"
+    days = pd.date_range(lo, hi, freq="D", name="day").astype(dtype)
+    full = out.reindex(days)
+    for column in ("sessions", "total_cost", "total_tokens"):
+        full[column] = full[column].fillna(0).astype(out[column].dtype)
+    return full

@@ -127,3 +127,18 @@ def test_an_unknown_tag_warns_and_names_the_closest_ones():
     assert len(picked) == len(orq_nb.filter_sessions(df, tags="voice"))  # the known one still counts
     with pytest.warns(orq_nb.UnknownTagWarning, match="'zzz-nothing-like-it'$"):
         orq_nb.filter_sessions(df, exclude_tags="zzz-nothing-like-it")
+
+
+def test_daily_summary_gives_every_day_of_the_range():
+    df = frame([(["a"], "p1", 1, 1.0), (["a"], "p1", 4, 3.0)])  # the 1st and the 4th
+    out = daily_summary(df)
+    assert out.index.strftime("%d").tolist() == ["01", "02", "03", "04"]
+    assert out["sessions"].tolist() == [1, 0, 0, 1] and out["sessions"].dtype == "int64"
+    assert out["total_cost"].tolist() == [1.0, 0.0, 0.0, 3.0]
+    assert out["median_cost"].isna().tolist() == [False, True, True, False]
+    window = daily_summary(df, start="2026-09-30", end="2026-10-03")
+    assert window.index.strftime("%m-%d").tolist() == ["09-30", "10-01", "10-02"]
+    assert window["sessions"].tolist() == [0, 1, 0]
+    sample = orq_nb.load_sample()
+    span = (sample.started_at.max().floor("D") - sample.started_at.min().floor("D")).days + 1
+    assert len(daily_summary(sample)) == span

@@ -57,6 +57,9 @@ def test_summaries_on_dask_equal_pandas(store, cluster_client):
     pd.testing.assert_series_equal(orq_nb.tag_counts(ddf), orq_nb.tag_counts(pdf))
     pd.testing.assert_frame_equal(orq_nb.cost_by_tag(ddf), orq_nb.cost_by_tag(pdf), rtol=1e-9)
     pd.testing.assert_frame_equal(orq_nb.daily_summary(ddf), orq_nb.daily_summary(pdf), rtol=1e-9)
+    window = {"start": "2026-08-01", "end": "2026-09-15"}  # starts before the data: empty days first
+    pd.testing.assert_frame_equal(orq_nb.daily_summary(ddf, **window), orq_nb.daily_summary(pdf, **window),
+                                  rtol=1e-9)
     exploded = orq_nb.explode_tags(ddf).compute()
     want = orq_nb.explode_tags(pdf)
     key = ["id", "tag"]
