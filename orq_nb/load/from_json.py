@@ -162,7 +162,10 @@ def _struct(level: tuple[str, ...]) -> list[pa.Field]:
 
 # A session line holding "data" is a page, never a session: the null type makes it an error.
 _SESSIONS = pa.schema([*_struct(()), pa.field("data", pa.null())])
-_PAGES = pa.schema([pa.field("data", pa.list_(pa.struct(_struct(()))))])
+# A page is a line with a "data" list and one of the page's own keys (as is_envelope decides).
+_PAGE_KEYS = ("object", "has_more", "hasMore")
+_PAGES = pa.schema([pa.field("data", pa.list_(pa.struct(_struct(())))), pa.field("object", pa.string()),
+                    pa.field("has_more", pa.bool_()), pa.field("hasMore", pa.bool_())])
 
 
 class _Lines:
@@ -253,8 +256,10 @@ def _sessions(data: bytearray, starts: np.ndarray, pages: bool, block: int) -> t
     if not pages:
         return {name: table.column(name) for name in table.column_names}, None, None
     data_column = table.column("data")
-    if data_column.null_count:
-        return None  # a line that is not a page: leave mixed files to Python
+    valid = [table.column(key).is_valid() for key in _PAGE_KEYS]
+    marked = pc.or_kleene(pc.or_kleene(valid[0], valid[1]), valid[2])
+    if data_column.null_count or not pc.all(marked).as_py():
+        return None  # a line that is not a page (or a session with a "data" key): leave it to Python
     sessions = pc.list_flatten(data_column)
     line_of, item_of, row = [], [], 0
     for chunk in data_column.chunks:

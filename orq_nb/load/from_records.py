@@ -69,7 +69,7 @@ def session_records(obj: Any) -> list:
     if isinstance(obj, (str, bytes)):
         raise TypeError("sessions_frame takes records, not text; use read_sessions for files")
     items = obj if isinstance(obj, list) else list(obj)
-    if not (items and is_envelope(items[0])):
+    if not any(type(item) is dict and "data" in item and is_envelope(item) for item in items):
         return items
     out: list = []
     for number, item in enumerate(items):

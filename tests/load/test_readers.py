@@ -124,3 +124,18 @@ def test_pretty_printed_arrays_fall_back_and_agree(tmp_path):
     compact = bytearray(json.dumps(RECORDS).encode())
     assert from_json.array_to_lines(compact).tolist()[0] == 0
     assert compact.count(b"\n") == len(RECORDS) - 1
+
+
+@pytest.mark.parametrize("lines", [True, False])
+def test_sessions_with_an_unknown_data_key_are_sessions(tmp_path, lines):
+    records = [dict(session(i), data=[]) for i in range(3)]  # "data" alone does not make a page
+    text = "\n".join(json.dumps(r) for r in records) if lines else json.dumps(records)
+    path = write(tmp_path / ("x.jsonl" if lines else "x.json"), text)
+    assert orq_nb.read_sessions(path)["id"].tolist() == ["s0", "s1", "s2"]
+    assert orq_nb.sessions_frame(records)["id"].tolist() == ["s0", "s1", "s2"]
+
+
+def test_pages_after_a_bare_session_are_flattened_too():
+    page = {"object": "list", "data": [session(2)], "has_more": False}
+    assert orq_nb.sessions_frame([session(1), page])["id"].tolist() == ["s1", "s2"]
+    assert orq_nb.read_sessions(io.StringIO(json.dumps([session(1), page])))["id"].tolist() == ["s1", "s2"]
