@@ -20,7 +20,7 @@ from orq_nb.load.errors import (
     SessionValidationError,
 )
 from orq_nb.load.from_arrow import parse_table
-from orq_nb.load.from_records import gc_paused, parse_records, session_records
+from orq_nb.load.from_records import frame_records, gc_paused, parse_records, session_records
 from orq_nb.load.schemas import SessionSchema
 from orq_nb.load.validate import Parsed, validate
 
@@ -157,7 +157,10 @@ def sessions_frame(
     """
     check_errors(errors)
     if isinstance(records, pd.DataFrame):
-        records = pa.Table.from_pandas(records, preserve_index=False)
+        try:
+            records = pa.Table.from_pandas(records, preserve_index=False)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+            records = frame_records(records)  # a column Arrow cannot type: judge its rows one by one
     if isinstance(records, pa.Table):
         parsed = parse_table(records)
     else:

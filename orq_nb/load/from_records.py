@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from orq_nb.load.columns import LEVEL_KEYS, Column
+from orq_nb.load.columns import COLUMN_NAMES, COLUMNS, LEVEL_KEYS, Column
 from orq_nb.load.validate import Parsed
 
 try:  # pandas' own reader of dict rows (what DataFrame(list_of_dicts) uses)
@@ -28,7 +28,7 @@ try:  # pandas' own reader of dict rows (what DataFrame(list_of_dicts) uses)
 except ImportError:  # pragma: no cover - depends on the pandas build
     dicts_to_array = None
 
-__all__ = ["parse_records", "session_records", "is_envelope", "page_data", "gc_paused"]
+__all__ = ["parse_records", "session_records", "frame_records", "is_envelope", "page_data", "gc_paused"]
 
 _PYTHON_TYPES = {"text": {str}, "number": {int, float}, "strings": {list}, "datetime": {str}}
 _MISSING = object()
@@ -77,6 +77,36 @@ def session_records(obj: Any) -> list:
             out.extend(page_data(item, number))
         else:
             out.append(item)
+    return out
+
+
+def _missing(value: Any) -> bool:
+    return value is None or value is pd.NaT or value is pd.NA or (isinstance(value, float) and value != value)
+
+
+def frame_records(df: pd.DataFrame) -> list[dict]:
+    """The rows of a DataFrame as raw session records, for frames Arrow cannot type column by column.
+
+    A frame with a sessions frame's column names (``duration_ms``, ``total_cost``)
+    gets the wire form back (``duration``, ``billing.total_cost``); other frames
+    keep their keys. A missing value is an absent key; times become ISO 8601.
+    """
+    by_name = {column.name: column.wire_path for column in COLUMNS}
+    frame_form = bool(set(df.columns) & (set(COLUMN_NAMES) - {a for c in COLUMNS for a in c.aliases}))
+    out = []
+    for row in df.to_dict("records"):
+        record: dict = {}
+        for key, value in row.items():
+            if not isinstance(value, (list, dict, np.ndarray)) and _missing(value):
+                continue
+            if isinstance(value, pd.Timestamp):
+                value = value.isoformat()
+            path = by_name.get(key, (key,)) if frame_form else (key,)
+            holder = record
+            for parent in path[:-1]:
+                holder = holder.setdefault(parent, {})
+            holder[path[-1]] = value
+        out.append(record)
     return out
 
 

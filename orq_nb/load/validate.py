@@ -143,7 +143,7 @@ def _flag_numbers(array: pa.Array, ok: np.ndarray, validators: tuple, flag: np.n
 def _times(array: pa.Array, ok: np.ndarray, flag: np.ndarray) -> pa.Array:
     """ISO 8601 strings (or Arrow timestamps) as UTC microseconds; flag what the schema refuses."""
     if pa.types.is_timestamp(array.type):
-        stamps = pc.cast(array, pa.timestamp("us", tz=array.type.tz or "UTC"), safe=False).cast(_MICROS)
+        stamps = _micros(array)
     else:
         shaped = pc.match_substring_regex(array, _ISO_FULL).fill_null(False)
         text = array if pc.all(shaped).as_py() is not False else pc.if_else(shaped, array, None)
@@ -157,6 +157,19 @@ def _times(array: pa.Array, ok: np.ndarray, flag: np.ndarray) -> pa.Array:
     in_range = pc.and_(pc.greater_equal(micros, _FIRST_US), pc.less_equal(micros, _LAST_US))
     flag |= ok & ~in_range.fill_null(False).to_numpy(zero_copy_only=False)
     return stamps
+
+
+def _micros(array: pa.Array) -> pa.Array:
+    """Arrow timestamps as UTC microseconds, finer units truncated as the schema truncates digits."""
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    per_micro = {"ns": 1000, "us": 1, "ms": None, "s": None}[array.type.unit]
+    if per_micro != 1000:  # us is exact; ms and s scale up exactly
+        return pc.cast(array, pa.timestamp("us", tz=array.type.tz or "UTC")).cast(_MICROS)
+    ticks = array.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False)
+    valid = array.is_valid().to_numpy(zero_copy_only=False)
+    whole = np.floor_divide(ticks, 1000)  # floor, also before 1970
+    return pa.array(whole, type=pa.int64(), mask=~valid).cast(_MICROS)
 
 
 def _flag_null_items(array: pa.Array | pa.ChunkedArray, flag: np.ndarray) -> None:

@@ -29,7 +29,8 @@ from orq_nb.store.report import SyncReport, WriteReport
 
 __all__ = ["SessionStore"]
 
-_SCOPE, _WATERMARK = "orq_nb.scope", "orq_nb.watermark"
+_SCOPE, _WATERMARK, _REFUSED = "orq_nb.scope", "orq_nb.watermark", "orq_nb.refused"
+_ALL_TIME = ("SESSION_INTERVAL_ALL_TIME", "SESSION_INTERVAL_UNSPECIFIED")
 _STAMP = VALID_SCHEMA.field("started_at").type
 #: The upsert rule: a record replaces the stored one when its updated_at is newer or equal; a
 #: missing updated_at is older than any.
@@ -73,12 +74,15 @@ class SessionStore:
         deltalake = _deltalake()
         try:
             table = deltalake.DeltaTable(self.path, version=version, storage_options=self.storage_options)
+            if as_of is not None:
+                table.load_as_version(utc_timestamp(as_of).to_pydatetime())
         except deltalake.exceptions.TableNotFoundError:
             if version is not None or as_of is not None:
                 raise StoreError(f"{self.path} holds no table yet, so no version to go back to") from None
             return None
-        if as_of is not None:
-            table.load_as_version(utc_timestamp(as_of).to_pydatetime())
+        except deltalake.exceptions.DeltaError as error:
+            wanted = version if as_of is None else as_of
+            raise StoreError(f"{self.path} has no version {wanted}: {error}") from None
         return table
 
     @property
@@ -123,6 +127,8 @@ class SessionStore:
         as_of : datetime, Timestamp or ISO string, optional
             The table as it was at that moment (the newest version committed by then).
         """
+        if columns is not None and not len(columns):
+            raise ValueError("columns= names no column; leave it out for all of them")
         unknown = set(columns or ()) - set(COLUMN_NAMES)
         if unknown:
             raise ValueError(f"unknown columns {sorted(unknown)}; the columns are orq_nb.COLUMN_NAMES")
@@ -316,8 +322,10 @@ class SessionStore:
         window = {}
         if not full and watermark is not None:
             window["start"] = watermark - _duration(overlap)
-        fetched = client.query_sessions(**filters, **window, errors=errors, rejects=rejects,
-                                        progress=progress)
+        bad: list = []
+        fetched = client.query_sessions(**filters, **window, errors=errors, rejects=bad, progress=progress)
+        if rejects is not None:
+            rejects.extend(bad)
         info = fetched.attrs.get("orq_nb", {})
         newest = fetched["updated_at"].max() if len(fetched) else pd.NaT
         mark = max([t for t in (watermark, newest) if t is not None and not pd.isna(t)], default=None)
@@ -326,22 +334,34 @@ class SessionStore:
             metadata[_SCOPE] = json.dumps(scope, sort_keys=True)
         if mark is not None and mark != watermark:
             metadata[_WATERMARK] = mark.isoformat()
+        # Ids the server serves but the store refused: remembered, so that drift is counted right.
+        refused = (set() if full else self._refused()) | {r.id for r in bad if r.id}
+        refused -= set(fetched["id"])
+        if sorted(refused) != sorted(self._refused()):
+            metadata[_REFUSED] = json.dumps(sorted(refused))
         report = self._upsert(fetched, metadata, full=full)
         pages = max(1, -(-info.get("records", len(fetched)) // getattr(client, "page_size", 100)))
         result = SyncReport(report.inserted, report.updated, report.unchanged, report.removed, report.version,
                             time.perf_counter() - started, pages=pages, fetched=len(fetched),
                             rejected=info.get("rejected", 0), full=full)
-        if not full:
-            self._check_drift(client, filters, result.rejected)
+        if not full and scope["interval"] in _ALL_TIME:
+            # (With an interval, sessions age out of the server's window but stay here: no count compares.)
+            self._check_drift(client, filters, len(refused))
         return result
 
-    def _check_drift(self, client: Any, filters: dict, rejected: int) -> None:
+    def _refused(self) -> set[str]:
+        for commit in reversed(self._commits()):
+            if commit.get(_REFUSED) is not None:
+                return set(json.loads(commit[_REFUSED]))
+        return set()
+
+    def _check_drift(self, client: Any, filters: dict, refused: int) -> None:
         try:
             served = client.count_sessions(**filters)
         except Exception:  # noqa: BLE001 - a failed count only means drift is not checked
             return
         held = len(self.to_pandas(columns=["id"]))
-        if served != held + rejected:  # the records this sync rejected are not held, by design
+        if served != held + refused:  # sessions the store refused as invalid are not held, by design
             warn_user(StoreDriftWarning(
                 f"the server counts {served:,} sessions in scope, the store holds {held:,} "
                 f"({served - held:+,}); sync(full=True) reconciles"))

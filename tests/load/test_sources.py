@@ -146,3 +146,28 @@ def test_other_formats_get_an_error_that_names_the_supported_ones(tmp_path, name
     with pytest.raises(orq_nb.SessionFileError, match=r"Parquet or Feather") as info:
         orq_nb.read_sessions(path)
     assert name in str(info.value) and isinstance(info.value, orq_nb.OrqError)
+
+
+def test_a_dataframe_with_a_column_arrow_cannot_type_is_judged_row_by_row(expected):
+    raw = [session(i) for i in range(3)]
+    raw[1]["duration"] = "5"
+    rejects = []
+    with pytest.warns(orq_nb.SessionsSkippedWarning):
+        df = orq_nb.sessions_frame(pd.DataFrame(raw), errors="skip", rejects=rejects)
+    assert df["id"].tolist() == ["s0", "s2"] and [(r.position, list(r.errors)) for r in rejects] == [
+        (1, ["duration"])]
+    frame = expected.head(3).copy()
+    frame.loc[0, "tags"] = "rag"  # a string where a list belongs
+    with pytest.raises(orq_nb.SessionValidationError, match=r"record 0 .*tags: Not a valid list"):
+        orq_nb.sessions_frame(frame)
+
+
+def test_nanosecond_times_before_1970_truncate_as_the_schema_does():
+    wire = session(0)
+    table = pa.Table.from_pylist([wire])
+    index = table.column_names.index("started_at")
+    stamp = pd.Timestamp("1960-01-01 00:00:00.0000009")
+    table = table.set_column(index, "started_at", pa.array([stamp], pa.timestamp("ns")))
+    got = orq_nb.sessions_frame(table)["started_at"].iloc[0]
+    want = orq_nb.SessionSchema().load({**wire, "started_at": "1960-01-01T00:00:00.0000009"})["started_at"]
+    assert got == pd.Timestamp(want)

@@ -203,3 +203,27 @@ def test_the_explorer_reads_a_store(tmp_path):
     store.write(orq_nb.sessions_frame(records(40)))
     explorer = orq_nb.explore(store)
     assert explorer.store is store and len(explorer.filtered) == 40
+
+
+def test_a_refused_session_does_not_make_every_later_sync_warn(tmp_path):
+    bad = records(10)
+    bad[4]["duration"] = -5
+    with FakeOrqServer(bad, api_key=KEY, now=NOW) as fake:
+        store = orq_nb.SessionStore(tmp_path / "s.delta")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", orq_nb.SessionsSkippedWarning)
+            warnings.simplefilter("error", orq_nb.StoreDriftWarning)
+            store.sync(client_for(fake), errors="skip", progress=False)
+            store.sync(client_for(fake), errors="skip", progress=False)  # s4 still refused: no drift
+            client_for(fake).update_session("s4", duration_ms=5)  # fixed on the server
+            report = store.sync(client_for(fake), errors="skip", progress=False)
+        assert report.inserted == 1 and len(store.to_pandas()) == 10
+
+
+def test_bad_arguments_to_a_store_are_clear(tmp_path):
+    store = orq_nb.SessionStore(tmp_path / "s.delta")
+    store.write(orq_nb.sessions_frame(records(3)))
+    with pytest.raises(orq_nb.StoreError, match="has no version 99"):
+        store.to_pandas(version=99)
+    with pytest.raises(ValueError, match="names no column"):
+        store.to_pandas(columns=[])
