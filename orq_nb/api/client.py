@@ -256,13 +256,14 @@ class OrqClient:
         records, more = self._fetch(body, total, max_records, progress)
         capped = max_records is not None and (len(records) > max_records or more)
         records = records[:max_records] if max_records is not None else records
+        bad: list = []
         with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", DuplicateSessionsWarning)
-            frame = sessions_frame(records, errors=errors, rejects=rejects)
-        rejected = 0
+            warnings.simplefilter("always")  # recorded here whatever the caller's filters; re-issued below
+            frame = sessions_frame(records, errors=errors, rejects=bad)
+        rejected = len(bad)  # counted from the rejects themselves, not from warnings a filter may hide
+        if rejects is not None:
+            rejects.extend(bad)
         for warning in caught:
-            if issubclass(warning.category, SessionsSkippedWarning):
-                rejected += len(warning.message.rejects)
             if not issubclass(warning.category, DuplicateSessionsWarning):
                 warn_user(warning.message)
         info = {"count": total, "records": len(records), "sessions": len(frame), "rejected": rejected,

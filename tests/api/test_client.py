@@ -282,3 +282,13 @@ def test_fake_server_fixture_serves_the_sample(fake_orq):  # noqa: F811
     client = orq_nb.OrqClient(api_key=fake_orq.api_key, base_url=fake_orq.url)
     assert client.count_sessions() == len(orq_nb.load_sample())
     assert client.count_sessions(interval="last_7_days") > 0
+
+
+def test_counts_do_not_depend_on_the_callers_warning_filters(records):
+    records[3]["duration"] = -1
+    with FakeOrqServer(records, api_key=KEY, now=dt.datetime(2026, 10, 29, tzinfo=dt.UTC)) as fake:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", orq_nb.SessionsSkippedWarning)
+            warnings.simplefilter("error", orq_nb.FetchWarning)  # no false "the data changed"
+            df = client_for(fake).query_sessions(errors="skip", progress=False)
+    assert len(df) == 249 and df.attrs["orq_nb"]["rejected"] == 1
