@@ -44,22 +44,12 @@ def normalize(records: list) -> pd.DataFrame:
 def floor(path: str) -> pd.DataFrame:
     """pyarrow's own parse to pandas, list columns as Python lists from the offsets."""
     import pyarrow as pa
-    import pyarrow.compute as pc
     import pyarrow.json as pa_json
 
     source = pa.input_stream(path, compression="gzip") if path.endswith(".gz") else path
-    table = pa_json.read_json(source).flatten()
-    lists = {}
-    for name in table.column_names:
-        if pa.types.is_list(table.schema.field(name).type):
-            array = table.column(name).combine_chunks()
-            items = pc.list_flatten(array).to_pylist()
-            ends = pc.list_value_length(array).fill_null(0).to_numpy().cumsum().tolist()
-            lists[name] = [items[a:b] for a, b in zip([0, *ends[:-1]], ends, strict=True)]
-    frame = table.drop_columns(list(lists)).to_pandas()
-    for name, values in lists.items():
-        frame[name] = values
-    return frame
+    from floors import to_pandas_with_lists
+
+    return to_pandas_with_lists(pa_json.read_json(source).flatten())
 
 
 def _status_mb(key: str) -> float:

@@ -36,7 +36,6 @@ def child(which: str, path: str) -> None:
     """One read in a fresh process: seconds and peak memory. Ends with os._exit: deltalake's own
     reader leaves threads that can abort the interpreter's teardown (deltalake 1.6)."""
     import pyarrow as pa
-    import pyarrow.compute as pc
     from deltalake import DeltaTable
 
     import orq_nb
@@ -49,17 +48,9 @@ def child(which: str, path: str) -> None:
     elif which == "floor-columns":
         rows = len(DeltaTable(path).to_pandas(columns=COLUMNS))
     else:
-        table = DeltaTable(path).to_pyarrow_table()
-        lists = {}
-        for name in ("tags", "contact_ids"):
-            array = table.column(name).combine_chunks()
-            items = pc.list_flatten(array).to_pylist()
-            ends = pc.list_value_length(array).fill_null(0).to_numpy().cumsum().tolist()
-            lists[name] = [items[a:b] for a, b in zip([0, *ends[:-1]], ends, strict=True)]
-        frame = table.drop_columns(list(lists)).to_pandas()
-        for name, values in lists.items():
-            frame[name] = values
-        rows = len(frame)
+        from floors import to_pandas_with_lists
+
+        rows = len(to_pandas_with_lists(DeltaTable(path).to_pyarrow_table()))
     seconds = time.perf_counter() - start
     print(json.dumps({"seconds": seconds, "rows": rows, "peak_mb": _peak_mb()}), flush=True)
     os._exit(0)
