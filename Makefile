@@ -7,7 +7,14 @@ RUFF := $(PY) -m ruff check --line-length 110 --target-version py311 --select E,
 
 NBVAL := ORQ_NB_OFFLINE=1 $(PY) -m pytest --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg notebooks/
 
-.PHONY: install test lint demo bench sample notebooks clean
+# make demo and make lab: venvs of their own, at the versions binder/constraints.txt pins.
+DEMO := .venv-demo
+LAB := .venv-lab
+CONSTRAINTS := binder/constraints.txt
+# Voila culls kernels idle this long with no page connected (a test may use seconds).
+CULL_SECONDS ?= 600
+
+.PHONY: install test lint demo lab bench sample notebooks clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -29,9 +36,27 @@ test: install lint
 	# Binder's pins must resolve together (pip's resolver, nothing installed).
 	$(PY) -m pip install --dry-run --ignore-installed --quiet -r binder/requirements.txt
 
-demo: install
+$(DEMO)/.installed: setup.cfg pyproject.toml $(CONSTRAINTS)
+	$(PYTHON) -m venv $(DEMO)
+	$(DEMO)/bin/python -m pip install --quiet --upgrade pip
+	$(DEMO)/bin/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[dashboard]"
+	$(DEMO)/bin/jupyter trust notebooks/dashboard.ipynb
+	touch $@
+
+demo: $(DEMO)/.installed
 	@echo "orq_nb dashboard over the bundled sample: http://127.0.0.1:8866 (Ctrl-C stops it)"
-	$(VENV)/bin/voila --no-browser --Voila.ip=127.0.0.1 --port=8866 notebooks/dashboard.ipynb
+	$(DEMO)/bin/voila --no-browser --Voila.ip=127.0.0.1 --port=8866 \
+		--MappingKernelManager.cull_idle_timeout=$(CULL_SECONDS) --MappingKernelManager.cull_interval=60 \
+		notebooks/dashboard.ipynb
+
+$(LAB)/.installed: setup.cfg pyproject.toml $(CONSTRAINTS)
+	$(PYTHON) -m venv $(LAB)
+	$(LAB)/bin/python -m pip install --quiet --upgrade pip
+	$(LAB)/bin/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[all]"
+	touch $@
+
+lab: $(LAB)/.installed
+	ORQ_NB_OFFLINE=1 $(LAB)/bin/jupyter lab --no-browser --ServerApp.ip=127.0.0.1 notebooks/
 
 notebooks: install
 	for nb in notebooks/*.ipynb; do \
@@ -48,4 +73,4 @@ sample: install
 	$(PY) -m orq_nb.testing.synthetic
 
 clean:
-	rm -rf $(VENV) test-artifacts
+	rm -rf $(VENV) $(DEMO) $(LAB) test-artifacts

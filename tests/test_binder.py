@@ -31,11 +31,18 @@ def notebook_imports() -> set[str]:
 
 
 def pins() -> dict[str, str]:
-    lines = (ROOT / "binder" / "requirements.txt").read_text().splitlines()
-    real = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
-    pairs = [re.match(r"^([A-Za-z0-9_.-]+)==(\S+)$", line) for line in real]
-    assert all(pairs), "pin every requirement with =="
-    return {p.group(1).lower(): p.group(2) for p in pairs}
+    """What Binder installs: the names in requirements.txt, each pinned in constraints.txt."""
+    def lines(name: str) -> list[str]:
+        text = (ROOT / "binder" / name).read_text().splitlines()
+        return [line.strip() for line in text if line.strip() and not line.startswith("#")]
+
+    pairs = [re.match(r"^([A-Za-z0-9_.-]+)==(\S+)$", line) for line in lines("constraints.txt")]
+    assert all(pairs), "pin every constraint with =="
+    pinned = {p.group(1).lower(): p.group(2) for p in pairs}
+    wanted = lines("requirements.txt")
+    assert wanted[0] == "-c constraints.txt", "requirements.txt takes its versions from constraints.txt"
+    assert {name.lower() for name in wanted[1:]} <= set(pinned), "pin every requirement in constraints.txt"
+    return {name.lower(): pinned[name.lower()] for name in wanted[1:]}
 
 
 def test_every_notebook_import_is_pinned_for_binder():
