@@ -12,7 +12,9 @@ README = (ROOT / "README.md").read_text()
 
 
 def test_column_table_matches_the_schema_derived_columns():
-    rows = re.findall(r"^\| `(\w+)` \| ([^|]+) \|", README, flags=re.M)
+    columns = README[README.index("## Columns"):]
+    columns = columns[: columns.index("\n## ", 1)]
+    rows = re.findall(r"^\| `(\w+)` \| ([^|]+) \|", columns, flags=re.M)
     assert [name for name, _ in rows] == list(orq_nb.COLUMN_NAMES)
     for name, dtype in rows:
         assert str(orq_nb.DTYPES[name]) == dtype.split(" (")[0].strip()
