@@ -36,10 +36,11 @@ test: install lint
 	# Binder's pins must resolve together (pip's resolver, nothing installed).
 	$(PY) -m pip install --dry-run --ignore-installed --quiet -r binder/requirements.txt
 
-$(DEMO)/.installed: setup.cfg pyproject.toml $(CONSTRAINTS)
-	$(PYTHON) -m venv $(DEMO)
+# The demo installs a copy of the package (not editable): rebuilt when a source file changes.
+$(DEMO)/.installed: setup.cfg pyproject.toml $(CONSTRAINTS) $(shell find orq_nb -name '*.py' -o -name '*.gz')
+	test -d $(DEMO) || $(PYTHON) -m venv $(DEMO)
 	$(DEMO)/bin/python -m pip install --quiet --upgrade pip
-	$(DEMO)/bin/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[dashboard]"
+	$(DEMO)/bin/python -m pip install --quiet -c $(CONSTRAINTS) ".[dashboard]"
 	$(DEMO)/bin/jupyter trust notebooks/dashboard.ipynb
 	touch $@
 
