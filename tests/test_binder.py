@@ -61,3 +61,33 @@ def test_binder_pins_cover_the_core_dependencies_and_voila():
     post = (ROOT / "binder" / "postBuild").read_text()
     assert "pip install --no-deps ." in post and "voila" in post
     assert (ROOT / "binder" / "runtime.txt").read_text().strip() == "python-3.11"
+
+
+def test_binder_builds_in_a_fresh_venv_without_errors(tmp_path):
+    """What repo2docker does, minus Docker: the pinned requirements, then postBuild, in a new venv."""
+    import os
+    import subprocess
+    import venv
+
+    env_dir = tmp_path / "binder-env"
+    venv.create(env_dir, with_pip=True)
+    bin_dir = env_dir / "bin"
+    environ = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+               "VIRTUAL_ENV": str(env_dir)}
+    environ.pop("PYTHONPATH", None)
+    steps = [
+        [str(bin_dir / "python"), "-m", "pip", "install", "--quiet", "-r",
+         str(ROOT / "binder" / "requirements.txt")],
+        ["bash", str(ROOT / "binder" / "postBuild")],
+        [str(bin_dir / "python"), "-c", "import orq_nb, voila, deltalake, distributed; orq_nb.load_sample()"],
+        [str(bin_dir / "jupyter"), "server", "extension", "list"],
+    ]
+    log = []
+    for step in steps:
+        done = subprocess.run(step, cwd=ROOT, env=environ, capture_output=True, text=True, timeout=900)
+        log.append(done.stdout + done.stderr)
+        assert done.returncode == 0, "\n".join(log)
+    errors = [line for line in "\n".join(log).splitlines()
+              if ("error" in line.lower() or "could not be found" in line) and "Location" not in line]
+    assert not errors, errors
+    assert "voila.server_extension" in log[-1] and "enabled" in log[-1]
