@@ -46,9 +46,9 @@ $(DEMO)/.installed: setup.cfg pyproject.toml $(CONSTRAINTS) $(shell find orq_nb 
 
 demo: $(DEMO)/.installed
 	@echo "orq_nb dashboard over the bundled sample: http://127.0.0.1:8866 (Ctrl-C stops it)"
-	$(DEMO)/bin/voila --no-browser --Voila.ip=127.0.0.1 --port=8866 \
-		--MappingKernelManager.cull_idle_timeout=$(CULL_SECONDS) --MappingKernelManager.cull_interval=60 \
-		notebooks/dashboard.ipynb
+	JUPYTER_PATH=$(CURDIR)/share/jupyter $(DEMO)/bin/voila --no-browser --Voila.ip=127.0.0.1 --port=8866 \
+		--template=orq --MappingKernelManager.cull_idle_timeout=$(CULL_SECONDS) \
+		--MappingKernelManager.cull_interval=60 notebooks/dashboard.ipynb
 
 $(LAB)/.installed: setup.cfg pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -m venv $(LAB)

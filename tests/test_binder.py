@@ -91,3 +91,6 @@ def test_binder_builds_in_a_fresh_venv_without_errors(tmp_path):
               if ("error" in line.lower() or "could not be found" in line) and "Location" not in line]
     assert not errors, errors
     assert "voila.server_extension" in log[-1] and "enabled" in log[-1]
+    assert (env_dir / "share" / "jupyter" / "voila" / "templates" / "orq" / "index.html.j2").exists()
+    config = env_dir / "etc" / "jupyter" / "jupyter_server_config.d" / "orq_nb_voila.json"
+    assert json.loads(config.read_text())["MappingKernelManager"]["cull_idle_timeout"] == 600
