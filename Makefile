@@ -11,8 +11,11 @@ NBVAL := ORQ_NB_OFFLINE=1 $(PY) -m pytest --nbval --nbval-current-env --nbval-sa
 DEMO := .venv-demo
 LAB := .venv-lab
 CONSTRAINTS := binder/constraints.txt
-# Voila culls kernels idle this long with no page connected (a test may use seconds).
+# Voila culls kernels idle this long with no page connected, checking every CULL_INTERVAL
+# seconds (a test uses seconds).
 CULL_SECONDS ?= 600
+CULL_INTERVAL ?= 60
+PORT ?= 8866
 
 .PHONY: install test lint demo lab bench sample notebooks clean
 
@@ -45,10 +48,10 @@ $(DEMO)/.installed: setup.cfg pyproject.toml $(CONSTRAINTS) $(shell find orq_nb 
 	touch $@
 
 demo: $(DEMO)/.installed
-	@echo "orq_nb dashboard over the bundled sample: http://127.0.0.1:8866 (Ctrl-C stops it)"
-	JUPYTER_PATH=$(CURDIR)/share/jupyter $(DEMO)/bin/voila --no-browser --Voila.ip=127.0.0.1 --port=8866 \
+	@echo "orq_nb dashboard over the bundled sample: http://127.0.0.1:$(PORT) (Ctrl-C stops it)"
+	JUPYTER_PATH=$(CURDIR)/share/jupyter $(DEMO)/bin/voila --no-browser --Voila.ip=127.0.0.1 --port=$(PORT) \
 		--template=orq --MappingKernelManager.cull_idle_timeout=$(CULL_SECONDS) \
-		--MappingKernelManager.cull_interval=60 notebooks/dashboard.ipynb
+		--MappingKernelManager.cull_interval=$(CULL_INTERVAL) notebooks/dashboard.ipynb
 
 $(LAB)/.installed: setup.cfg pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -m venv $(LAB)
