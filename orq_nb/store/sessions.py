@@ -75,7 +75,15 @@ class SessionStore:
         try:
             table = deltalake.DeltaTable(self.path, version=version, storage_options=self.storage_options)
             if as_of is not None:
-                table.load_as_version(utc_timestamp(as_of).to_pydatetime())
+                # The newest version whose commit time (as history() shows it) is not after as_of;
+                # deltalake's own lookup goes by the log files' times, a few ms later.
+                moment = utc_timestamp(as_of)
+                committed = [(pd.Timestamp(c["timestamp"], unit="ms", tz="UTC"), c["version"])
+                             for c in table.history()]
+                before = [v for t, v in committed if t <= moment]
+                if not before:
+                    raise StoreError(f"{self.path} has no version committed by {moment}")
+                table.load_as_version(max(before))
         except deltalake.exceptions.TableNotFoundError:
             if version is not None or as_of is not None:
                 raise StoreError(f"{self.path} holds no table yet, so no version to go back to") from None

@@ -169,6 +169,8 @@ def test_columns_windows_and_as_of(tmp_path):
     assert len(store.to_pandas(as_of=stamp)) == 56 and len(store.to_pandas()) == 57
     with pytest.raises(ValueError, match="unknown columns"):
         store.to_pandas(columns=["nope"])
+    with pytest.raises(orq_nb.StoreError, match="no version committed by"):
+        store.to_pandas(as_of="2000-01-01")
 
 
 def test_optimize_and_vacuum_keep_the_rows(tmp_path):
