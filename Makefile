@@ -23,8 +23,9 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
+# setuptools announces every editable install at length; the install itself is what matters.
 $(STAMP): setup.cfg pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -e ".[test]"
+	PYTHONWARNINGS=ignore $(PY) -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -56,11 +57,12 @@ demo: $(DEMO)/.installed
 $(LAB)/.installed: setup.cfg pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -m venv $(LAB)
 	$(LAB)/bin/python -m pip install --quiet --upgrade pip
-	$(LAB)/bin/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[all]"
+	PYTHONWARNINGS=ignore $(LAB)/bin/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[all]"
 	touch $@
 
 lab: $(LAB)/.installed
-	ORQ_NB_OFFLINE=1 $(LAB)/bin/jupyter lab --no-browser --ServerApp.ip=127.0.0.1 notebooks/
+	ORQ_NB_OFFLINE=1 $(LAB)/bin/jupyter lab --no-browser --ServerApp.ip=127.0.0.1 \
+		$(if $(filter 0,$(shell id -u)),--allow-root) notebooks/
 
 notebooks: install
 	for nb in notebooks/*.ipynb; do \
