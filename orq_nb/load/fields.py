@@ -38,11 +38,24 @@ class NonNegativeNumber(fields.Float):
         return super()._validated(value)
 
 
+class Text(fields.String):
+    """A string that is valid Unicode: a lone surrogate (half an emoji, cut by an exporter) is
+    refused, since no UTF-8 file, Arrow column or JSON writer can hold it."""
+
+    def _deserialize(self, value: Any, attr, data, **kwargs) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as error:
+            raise self.make_error("invalid_utf8") from error
+        return text
+
+
 class StringList(fields.List):
     """A list of strings (tags, contact ids)."""
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(fields.String(), **kwargs)
+        super().__init__(Text(), **kwargs)
 
 
 class UtcDateTime(fields.DateTime):

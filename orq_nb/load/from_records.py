@@ -199,10 +199,24 @@ def _typed(column: Column, values: np.ndarray, given: np.ndarray, flag: np.ndarr
             return pa.array(values, type=column.json_type, mask=~ok)
         except (pa.ArrowException, UnicodeError):
             bad = np.zeros(len(values), dtype=bool)
-            bad[ok] = [any(type(t) is not str for t in v) for v in values[ok]]
+            bad[ok] = [any(type(t) is not str or not _encodable(t) for t in v) for v in values[ok]]
             flag |= bad
             ok = ok & ~bad
-    return pa.array(values, type=column.json_type, mask=~ok)
+    try:
+        return pa.array(values, type=column.json_type, mask=~ok)
+    except UnicodeEncodeError:  # a lone surrogate: the schema refuses it, with the field's name
+        bad = ok & np.fromiter((type(v) is str and not _encodable(v) for v in values), dtype=bool,
+                               count=len(values))
+        flag |= bad
+        return pa.array(values, type=column.json_type, mask=~(ok & ~bad))
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _read_level(objs: Sequence, level: tuple[str, ...], present: np.ndarray, parsed: Parsed) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate, validates_schema
 
-from orq_nb.load.fields import NonNegativeNumber, StringList, UtcDateTime
+from orq_nb.load.fields import NonNegativeNumber, StringList, Text, UtcDateTime
 
 __all__ = [
     "BillingSchema",
@@ -121,8 +121,8 @@ class UsageSchema(WireSchema):
     total_tokens = NonNegativeNumber(required=True)
 
 
-def _optional_text() -> fields.String:
-    return fields.String(allow_none=True)
+def _optional_text() -> Text:
+    return Text(allow_none=True)
 
 
 class SessionSchema(WireSchema):
@@ -132,8 +132,8 @@ class SessionSchema(WireSchema):
     checked against the sums of their parts: the API does not guarantee it.
     """
 
-    id = fields.String(data_key="_id", required=True, validate=validate.Length(min=1))
-    external_id = fields.String(required=True)
+    id = Text(data_key="_id", required=True, validate=validate.Length(min=1))
+    external_id = Text(required=True)
     duration_ms = NonNegativeNumber(data_key="duration", required=True)
     contact_ids = StringList(required=True)
     tags = StringList(required=True)

@@ -171,3 +171,21 @@ def test_nanosecond_times_before_1970_truncate_as_the_schema_does():
     got = orq_nb.sessions_frame(table)["started_at"].iloc[0]
     want = orq_nb.SessionSchema().load({**wire, "started_at": "1960-01-01T00:00:00.0000009"})["started_at"]
     assert got == pd.Timestamp(want)
+
+
+@pytest.mark.parametrize("where", ["dicts", "json lines", "json array"])
+def test_half_an_emoji_rejects_its_record_and_names_the_field(tmp_path, where):
+    records = [session(0), session(1, title="cut \ud83d"), session(2, tags=["ok", "half \udc00"])]
+    rejects = []
+    with pytest.warns(orq_nb.SessionsSkippedWarning):
+        if where == "dicts":
+            df = orq_nb.sessions_frame(records, errors="skip", rejects=rejects)
+        else:
+            path = tmp_path / ("s.jsonl" if where == "json lines" else "s.json")
+            lines = where == "json lines"
+            path.write_text("\n".join(map(json.dumps, records)) if lines else json.dumps(records))
+            df = orq_nb.read_sessions(path, errors="skip", rejects=rejects)
+    assert df["id"].tolist() == ["s0"]
+    assert [(r.position, r.errors) for r in rejects] == [(1, {"title": ["Not a valid utf-8 string."]}),
+                                                         (2, {"tags[1]": ["Not a valid utf-8 string."]})]
+    df.to_json(date_format="iso")  # a frame never holds a string nothing can write
