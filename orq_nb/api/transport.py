@@ -125,6 +125,11 @@ def _message(response: requests.Response) -> str:
     return text[:_EXCERPT] + ("..." if len(text) > _EXCERPT else "") or response.reason or "error"
 
 
+def _reads(method: str, path: str) -> bool:
+    """Whether a request only reads: GET, and the list and count POSTs, which change nothing."""
+    return method == "GET" or (method == "POST" and path.rstrip("/").endswith(("/query", "/count")))
+
+
 class Transport:
     """Sends requests to the API, retrying what is worth retrying."""
 
@@ -158,14 +163,21 @@ class Transport:
                 self.requests_sent += 1
             try:
                 response = self.session.request(method, url, json=body, timeout=self.timeout)
-            except (requests.ConnectionError, requests.Timeout) as error:
-                wait = self._next_wait(attempt, start, None)
+                response.content  # noqa: B018 - read the whole body here, where a cut is caught
+            except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
+                    requests.exceptions.ContentDecodingError) as error:
+                # A body cut mid-way is retried only for reads: a write may have been applied.
+                cut = isinstance(error, (requests.exceptions.ChunkedEncodingError,
+                                         requests.exceptions.ContentDecodingError))
+                wait = self._next_wait(attempt, start, None) if not cut or _reads(method, path) else None
                 if wait is None:
                     raise OrqAPIError(None, f"{type(error).__name__} after {attempt + 1} attempts",
                                       method, path) from None
                 time.sleep(wait)
                 attempt += 1
                 continue
+            except requests.RequestException as error:  # redirect loops, bad URLs: never a raw requests error
+                raise OrqAPIError(None, f"{type(error).__name__}: {error}", method, path) from None
             if response.status_code in RETRY_STATUSES:
                 wait = self._next_wait(attempt, start, retry_after(response.headers.get("Retry-After")))
                 if wait is not None:

@@ -55,7 +55,9 @@ class Fault:
     ``kind``: ``"status"`` (answer ``status`` with a JSON error, and
     ``Retry-After`` if given), ``"html"`` (``status`` with an HTML page),
     ``"truncate"`` (the real answer cut in half, with a matching
-    Content-Length), or ``"drop"`` (close the connection without answering).
+    Content-Length), ``"cut"`` (the real answer's headers, then half its body and a
+    closed connection: a body cut mid-way), ``"redirect"`` (a redirect to the same path,
+    every time: a loop), or ``"drop"`` (close the connection without answering).
     """
 
     kind: str = "status"
@@ -297,6 +299,13 @@ class _Handler(BaseHTTPRequestHandler):
         if fake.latency:
             time.sleep(fake.latency)
         fault = fake._take_fault(path)
+        if fault and fault.kind == "redirect":
+            fake.faults.appendleft(fault)  # a loop: every request to the path is redirected again
+            self.send_response(307)
+            self.send_header("Location", self.path)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         if fault and fault.kind == "drop":
             self.close_connection = True
             return
@@ -316,6 +325,15 @@ class _Handler(BaseHTTPRequestHandler):
         payload = b"" if answer is None else json.dumps(answer).encode()
         if fault and fault.kind == "truncate":
             payload = payload[: len(payload) // 2]
+        if fault and fault.kind == "cut":  # promise the whole body, send half, hang up
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload[: len(payload) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            return
         self._send(status, payload, "application/json")
 
     def _send(self, status: int, payload: bytes, content_type: str, retry_after: str | None = None) -> None:

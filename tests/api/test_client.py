@@ -292,3 +292,26 @@ def test_counts_do_not_depend_on_the_callers_warning_filters(records):
             warnings.simplefilter("error", orq_nb.FetchWarning)  # no false "the data changed"
             df = client_for(fake).query_sessions(errors="skip", progress=False)
     assert len(df) == 249 and df.attrs["orq_nb"]["rejected"] == 1
+
+
+def test_a_read_cut_mid_body_is_retried(fake):
+    client = client_for(fake)
+    fake.inject(Fault("cut", path="/v2/sessions/s1"))
+    assert client.get_session("s1")["id"] == "s1"
+    assert [p for _, p in fake.requests].count("/v2/sessions/s1") == 2
+
+
+def test_a_write_cut_mid_body_is_not_sent_again_and_says_so(fake):
+    client = client_for(fake)
+    fake.inject(Fault("cut", path="/v2/sessions/s1"))
+    with pytest.raises(orq_nb.OrqAPIError, match="ChunkedEncodingError after 1 attempts"):
+        client.update_session("s1", title="once")
+    assert [m for m, p in fake.requests if p == "/v2/sessions/s1"] == ["PATCH"]
+
+
+def test_a_redirect_loop_is_an_orq_error(fake):
+    client = client_for(fake)
+    fake.inject(Fault("redirect", path="/v2/sessions/tags"))
+    with pytest.raises(orq_nb.OrqAPIError, match="TooManyRedirects"):
+        client.session_tags()
+    fake.faults.clear()
