@@ -18,9 +18,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from orq_nb.load.columns import COLUMN_AT, COLUMN_NAMES, COLUMNS, LEVEL_KEYS, Column
-from orq_nb.load.validate import Parsed
+from orq_nb.load.from_records import is_frame_form, wire_record
+from orq_nb.load.validate import Parsed, valid_mask
 
-__all__ = ["parse_table"]
+__all__ = ["parse_table", "read_levels"]
 
 
 
@@ -54,17 +55,21 @@ def _cast(column: Column, array: pa.Array, flag: np.ndarray) -> pa.Array:
             return array.cast(column.json_type)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
             pass
-    flag |= array.is_valid().to_numpy(zero_copy_only=False)
+    flag |= valid_mask(array)
     return pa.nulls(len(array), column.json_type)
 
 
-def _read(arrays: dict[str, Any], level: tuple[str, ...], keys: dict, flag: np.ndarray) -> None:
-    """Wire form: every known key of this level and the levels below it."""
+def read_levels(arrays: dict[str, Any], level: tuple[str, ...], keys: dict, flag: np.ndarray) -> None:
+    """Fill ``keys`` with ``path: (array, given)`` for every known key of this level and below.
+
+    ``arrays`` are a wire-form table's columns (or a struct's fields); nested objects must be
+    structs. Arrays stay chunked as they came: combining them would copy every column.
+    """
     for key in LEVEL_KEYS[level]:
         if key not in arrays:
             continue
         array, path = arrays[key], level + (key,)
-        given = array.is_valid().to_numpy(zero_copy_only=False)
+        given = valid_mask(array)
         if path in LEVEL_KEYS:
             if not pa.types.is_struct(array.type):
                 flag |= given
@@ -72,19 +77,13 @@ def _read(arrays: dict[str, Any], level: tuple[str, ...], keys: dict, flag: np.n
                 keys[path] = (None, given)
                 continue
             keys[path] = (None, given)
-            _read({f.name: pc.struct_field(array, [i]) for i, f in enumerate(array.type)}, path, keys, flag)
+            fields = {f.name: pc.struct_field(array, [i]) for i, f in enumerate(array.type)}
+            read_levels(fields, path, keys, flag)
         else:
             keys[path] = (_cast(COLUMN_AT[path], array, flag), given)
 
 
-_OBJECTS = {level[-1] for level in LEVEL_KEYS if level}
-_FRAME_ONLY = set(COLUMN_NAMES) - {alias for column in COLUMNS for alias in column.aliases}
-
-
-def _is_frame_form(table: pa.Table) -> bool:
-    """Columns named as a sessions frame's (``duration_ms``, ``total_cost``), no nested objects."""
-    names = set(table.column_names)
-    return not names & _OBJECTS and bool(names & _FRAME_ONLY)
+_WIRE_NAMES = set(COLUMN_NAMES)
 
 
 def _plain(value: Any) -> Any:
@@ -101,7 +100,7 @@ def parse_table(table: pa.Table) -> Parsed:
     n = table.num_rows
     flag = np.zeros(n, dtype=bool)
     keys: dict = {}
-    frame_form = _is_frame_form(table)
+    frame_form = is_frame_form(table.column_names)
     if frame_form:
         all_given = np.ones(n, dtype=bool)
         for column in COLUMNS:
@@ -109,24 +108,15 @@ def parse_table(table: pa.Table) -> Parsed:
                 keys[column.wire_path[:depth]] = (None, all_given)
             if column.name in table.column_names:
                 array = table.column(column.name)
-                given = array.is_valid().to_numpy(zero_copy_only=False)
-                keys[column.wire_path] = (_cast(column, array, flag), given)
+                keys[column.wire_path] = (_cast(column, array, flag), valid_mask(array))
     else:
-        _read({name: table.column(name) for name in table.column_names}, (), keys, flag)
+        read_levels({name: table.column(name) for name in table.column_names}, (), keys, flag)
 
     def record_at(i: int) -> dict:
         row = table.slice(i, 1).to_pylist()[0]
         if not frame_form:
             return _plain(row)
-        out: dict = {}
-        for column in COLUMNS:
-            value = row.get(column.name)
-            if value is None:
-                continue
-            holder = out
-            for key in column.wire_path[:-1]:
-                holder = holder.setdefault(key, {})
-            holder[column.wire_path[-1]] = _plain(value)
-        return out
+        return wire_record(((name, _plain(value)) for name, value in row.items()
+                            if name in _WIRE_NAMES and value is not None), frame_form=True)
 
     return Parsed(n, keys, flag, record_at)

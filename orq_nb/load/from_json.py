@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 import pyarrow.json as pa_json
 
 from orq_nb.load.columns import COLUMN_AT, LEVEL_GROUPS, LEVEL_KEYS
+from orq_nb.load.from_arrow import read_levels
 from orq_nb.load.from_records import gc_paused
 from orq_nb.load.validate import Parsed
 
@@ -198,22 +199,6 @@ class _Lines:
         return self.decoded(int(self.line_of[row]))["data"][int(self.item_of[row])]
 
 
-def _read(arrays: dict[str, Any], level: tuple[str, ...], keys: dict) -> None:
-    """Fill ``keys`` with ``path: (array, given)`` for this level and the levels below it.
-
-    Arrays stay chunked as the reader made them: combining them would copy every column.
-    """
-    for key in LEVEL_KEYS[level]:
-        array = arrays[key]
-        given = array.is_valid().to_numpy(zero_copy_only=False)
-        path = level + (key,)
-        if pa.types.is_struct(array.type):
-            keys[path] = (None, given)
-            _read({f.name: pc.struct_field(array, [i]) for i, f in enumerate(array.type)}, path, keys)
-        else:
-            keys[path] = (array, given)
-
-
 def _settle_nulls(keys: dict, lines: _Lines, flag: np.ndarray) -> None:
     """A null reads as an absent key, unless the line shows the key holding null.
 
@@ -301,6 +286,6 @@ def _parse_lines(data: bytearray, starts: np.ndarray | None) -> Parsed | None:
         size = len(line_of) if line_of is not None else len(starts)
         lines_ = _Lines(data, starts, line_of, item_of)
         parsed = Parsed(size, {}, np.zeros(size, dtype=bool), lines_.record)
-        _read(columns, (), parsed.keys)
+        read_levels(columns, (), parsed.keys, parsed.flag)  # typed by the parse: no cast has work
         _settle_nulls(parsed.keys, lines_, parsed.flag)
     return parsed

@@ -11,7 +11,7 @@ and its record flagged. The rules themselves are checked by the validator.
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from itertools import compress
 from typing import Any
@@ -28,7 +28,10 @@ try:  # pandas' own reader of dict rows (what DataFrame(list_of_dicts) uses)
 except ImportError:  # pragma: no cover - depends on the pandas build
     dicts_to_array = None
 
-__all__ = ["parse_records", "session_records", "frame_records", "is_envelope", "page_data", "gc_paused"]
+__all__ = [
+    "parse_records", "session_records", "frame_records", "wire_record", "is_frame_form", "is_envelope",
+    "page_data", "gc_paused",
+]
 
 _PYTHON_TYPES = {"text": {str}, "number": {int, float}, "strings": {list}, "datetime": {str}}
 _MISSING = object()
@@ -84,30 +87,40 @@ def _missing(value: Any) -> bool:
     return value is None or value is pd.NaT or value is pd.NA or (isinstance(value, float) and value != value)
 
 
+_WIRE_PATH = {column.name: column.wire_path for column in COLUMNS}
+_OBJECTS = {level[-1] for level in LEVEL_KEYS if level}
+_FRAME_ONLY = set(COLUMN_NAMES) - {alias for column in COLUMNS for alias in column.aliases}
+
+
+def is_frame_form(names: Iterable[str]) -> bool:
+    """Column names of a sessions frame (``duration_ms``, ``total_cost``), no nested objects."""
+    names = set(names)
+    return not names & _OBJECTS and bool(names & _FRAME_ONLY)
+
+
+def wire_record(items: Iterable[tuple[str, Any]], frame_form: bool) -> dict:
+    """A raw session record from ``(key, value)`` pairs; frame-form names go back to their wire
+    places (``duration_ms`` to ``duration``, ``total_cost`` to ``billing.total_cost``)."""
+    record: dict = {}
+    for key, value in items:
+        path = _WIRE_PATH.get(key, (key,)) if frame_form else (key,)
+        holder = record
+        for parent in path[:-1]:
+            holder = holder.setdefault(parent, {})
+        holder[path[-1]] = value
+    return record
+
+
 def frame_records(df: pd.DataFrame) -> list[dict]:
     """The rows of a DataFrame as raw session records, for frames Arrow cannot type column by column.
 
-    A frame with a sessions frame's column names (``duration_ms``, ``total_cost``)
-    gets the wire form back (``duration``, ``billing.total_cost``); other frames
-    keep their keys. A missing value is an absent key; times become ISO 8601.
+    A frame with a sessions frame's column names gets the wire form back; other frames keep
+    their keys. A missing value is an absent key; times become ISO 8601.
     """
-    by_name = {column.name: column.wire_path for column in COLUMNS}
-    frame_form = bool(set(df.columns) & (set(COLUMN_NAMES) - {a for c in COLUMNS for a in c.aliases}))
-    out = []
-    for row in df.to_dict("records"):
-        record: dict = {}
-        for key, value in row.items():
-            if not isinstance(value, (list, dict, np.ndarray)) and _missing(value):
-                continue
-            if isinstance(value, pd.Timestamp):
-                value = value.isoformat()
-            path = by_name.get(key, (key,)) if frame_form else (key,)
-            holder = record
-            for parent in path[:-1]:
-                holder = holder.setdefault(parent, {})
-            holder[path[-1]] = value
-        out.append(record)
-    return out
+    frame_form = is_frame_form(df.columns)
+    return [wire_record(((key, value.isoformat() if isinstance(value, pd.Timestamp) else value)
+                         for key, value in row.items() if not _missing(value)), frame_form)
+            for row in df.to_dict("records")]
 
 
 def _is(values: np.ndarray, obj: object) -> np.ndarray:

@@ -26,7 +26,7 @@ from marshmallow import validate as rules
 from orq_nb.load.columns import COLUMNS, DATETIME_DTYPE, TEXT_DTYPE, Column
 from orq_nb.load.fields import ISO_DATETIME
 
-__all__ = ["Parsed", "validate", "VALIDATORS"]
+__all__ = ["Parsed", "validate", "valid_mask", "VALIDATORS"]
 
 _ISO_FULL = "^(?:" + ISO_DATETIME + ")$"
 _MICROS = pa.timestamp("us", tz="UTC")
@@ -89,7 +89,8 @@ def _supported(column: Column) -> tuple:
 VALIDATORS = {column.name: _supported(column) for column in COLUMNS}
 
 
-def _mask(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
+def valid_mask(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Where ``array`` holds a value (not null), as a numpy bool array."""
     return np.asarray(array.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
 
 
@@ -163,11 +164,10 @@ def _micros(array: pa.Array) -> pa.Array:
     """Arrow timestamps as UTC microseconds, finer units truncated as the schema truncates digits."""
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks()
-    per_micro = {"ns": 1000, "us": 1, "ms": None, "s": None}[array.type.unit]
-    if per_micro != 1000:  # us is exact; ms and s scale up exactly
+    if array.type.unit != "ns":  # us is exact; ms and s scale up exactly
         return pc.cast(array, pa.timestamp("us", tz=array.type.tz or "UTC")).cast(_MICROS)
     ticks = array.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False)
-    valid = array.is_valid().to_numpy(zero_copy_only=False)
+    valid = valid_mask(array)
     whole = np.floor_divide(ticks, 1000)  # floor, also before 1970
     return pa.array(whole, type=pa.int64(), mask=~valid).cast(_MICROS)
 
@@ -178,13 +178,13 @@ def _flag_null_items(array: pa.Array | pa.ChunkedArray, flag: np.ndarray) -> Non
     items = pc.list_flatten(array)
     if items.null_count:
         holders = pc.list_parent_indices(array).to_numpy()
-        flag[holders[~_mask(items)]] = True
+        flag[holders[~valid_mask(items)]] = True
 
 
 def _check(column: Column, array: pa.Array, given: np.ndarray, flag: np.ndarray) -> pa.Array:
     """Check one column's rules; return it in its validated Arrow type."""
     field = column.field
-    ok = given & _mask(array)
+    ok = given & valid_mask(array)
     if field.required:
         flag |= ~given
     if not field.allow_none:
