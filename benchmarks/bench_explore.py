@@ -112,7 +112,7 @@ def relabel_loop(explorer, df) -> bool:
     with FakeOrqServer(records, latency=0.02) as fake:
         client = orq_nb.OrqClient(api_key=fake.api_key, base_url=fake.url)
         small = client.query_sessions(progress=False)
-        loop = SessionExplorerFor(small, client)
+        loop = explorer_for(small, client)
         loop.select(small["id"].head(1000))
         start = time.perf_counter()
         report = loop.apply_tags(add="bench")
@@ -123,7 +123,8 @@ def relabel_loop(explorer, df) -> bool:
     return box_ms <= 300 and apply_s <= 1.25 * bound
 
 
-def SessionExplorerFor(df, client):  # noqa: N802 - reads as the constructor it wraps
+def explorer_for(df, client):
+    """A SessionExplorer with a client, built quietly."""
     from orq_nb.explore.widgets import SessionExplorer
 
     with contextlib.redirect_stdout(io.StringIO()):

@@ -28,12 +28,23 @@ from orq_nb.load.errors import (
 from orq_nb.load.frame import Errors, check_errors, sessions_frame
 from orq_nb.load.schemas import SessionSchema
 
-__all__ = ["OrqClient", "FetchWarning", "DEFAULT_BASE_URL", "REPORT_COLUMNS"]
+__all__ = ["OrqClient", "FetchWarning", "DEFAULT_BASE_URL", "REPORT_COLUMNS", "relabelled", "tag_list"]
 
 DEFAULT_BASE_URL = "https://my.orq.ai"
 #: The columns of every relabelling report (tag_sessions, SessionExplorer.apply_tags and undo).
 REPORT_COLUMNS = ["id", "ok", "changed", "tags_before", "tags_after", "changed_elsewhere", "error"]
 _SCHEMA = SessionSchema()
+
+
+def tag_list(value: Iterable[str] | str) -> list[str]:
+    """Tags given as one string or several."""
+    return [value] if isinstance(value, str) else [str(t) for t in value]
+
+
+def relabelled(tags: Iterable[str], add: Iterable[str], remove: Iterable[str]) -> list[str]:
+    """The tags after a relabelling: ``remove`` first, then ``add``, keeping order, no repeats."""
+    remove = set(remove)
+    return list(dict.fromkeys([t for t in tags if t not in remove] + list(add)))
 
 
 def _page_records(answer: Any, page: int) -> tuple[list, bool]:
@@ -333,8 +344,7 @@ class OrqClient:
         frame = ids_or_frame if isinstance(ids_or_frame, pd.DataFrame) else None
         ids = list(frame["id"] if frame is not None else ids_or_frame)
         known = {} if frame is None else dict(zip(frame["id"], frame["updated_at"], strict=True))
-        add, remove = [str(t) for t in ([add] if isinstance(add, str) else add)], \
-            {str(t) for t in ([remove] if isinstance(remove, str) else remove)}
+        add, remove = tag_list(add), tag_list(remove)
 
         def relabel(session_id: str) -> dict:
             row = {"id": session_id, "ok": False, "changed": False, "tags_before": None,
@@ -346,7 +356,7 @@ class OrqClient:
                 row["changed_elsewhere"] = bool(
                     seen is not None and record.get("updated_at") is not None
                     and (pd.isna(seen) or pd.Timestamp(record["updated_at"]) > seen))
-                after = list(dict.fromkeys([t for t in before if t not in remove] + add))
+                after = relabelled(before, add, remove)
                 row["tags_before"], row["tags_after"] = before, after
                 if after != before and dry_run:
                     row["changed"] = True

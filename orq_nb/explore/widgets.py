@@ -24,7 +24,7 @@ from matplotlib.figure import Figure
 
 from orq_nb.analysis.selection import select_box, select_lasso
 from orq_nb.analysis.tags import TagIndex
-from orq_nb.api.client import REPORT_COLUMNS, OrqClient
+from orq_nb.api.client import REPORT_COLUMNS, OrqClient, relabelled, tag_list
 from orq_nb.errors import OrqError
 from orq_nb.explore.common import density_counts, density_edges
 from orq_nb.explore.plots import plot_duration_vs_cost
@@ -178,6 +178,7 @@ class SessionExplorer(widgets.VBox):
             df = self.store.to_pandas()
         self.top_n, self.color_by, self.max_points, self.client = top_n, color_by, max_points, client
         self._last: tuple | None = None
+        self._selected_rows = np.zeros(0, dtype=np.int64)  # positions in the frame; kept by _reload
         self._load(df)
         self.tag_filter = TagFilter(df)
         self.projects = widgets.SelectMultiple(options=self._project_options(), description="projects",
@@ -243,7 +244,6 @@ class SessionExplorer(widgets.VBox):
         # Positions, for the selection functions: the two plotted columns and nothing else to copy.
         self._xy = pd.DataFrame({"duration_ms": df["duration_ms"].to_numpy(),
                                  "total_cost": df["total_cost"].to_numpy()})
-        self._selected_rows = getattr(self, "_selected_rows", np.zeros(0, dtype=np.int64))
         self._cost = df["total_cost"].to_numpy(dtype=float)
         self._duration = df["duration_ms"].to_numpy(dtype=float)
         self._tokens = df["total_tokens"].to_numpy(dtype=float)
@@ -379,9 +379,9 @@ class SessionExplorer(widgets.VBox):
 
     def preview(self, add=(), remove=()) -> str:
         """What :meth:`apply_tags` would do to the selection, from the frame alone (no requests)."""
-        add, remove = _tags(add), _tags(remove)
+        add, remove = tag_list(add), tag_list(remove)
         rows = self.selected
-        same = sum(_relabelled(tags, add, remove) == list(tags) for tags in rows["tags"])
+        same = sum(relabelled(tags, add, remove) == list(tags) for tags in rows["tags"])
         change = ", ".join([f"+{t}" for t in add] + [f"-{t}" for t in remove]) or "no change"
         return f"{len(rows):,} sessions: {change}; {same:,} already tagged"
 
@@ -392,7 +392,7 @@ class SessionExplorer(widgets.VBox):
         frame (and the store, if any) takes the server's answers; otherwise only this
         explorer's frame changes, and the status line says so. The filters are kept.
         """
-        add, remove = _tags(add), _tags(remove)
+        add, remove = tag_list(add), tag_list(remove)
         rows = self.selected
         if not len(rows):
             raise ValueError("no sessions are selected: select some on the plot, or explorer.select(ids)")
@@ -435,7 +435,7 @@ class SessionExplorer(widgets.VBox):
             if self.store is not None and len(updated):
                 self.store.write(updated)  # the store only ever takes what the server answered
         else:
-            after = [_relabelled(tags, add, remove) for tags in rows["tags"]]
+            after = [relabelled(tags, add, remove) for tags in rows["tags"]]
             changed = [a != list(b) for a, b in zip(after, rows["tags"], strict=True)]
             report = pd.DataFrame({"id": rows["id"].to_numpy(), "ok": True, "changed": changed,
                                    "tags_before": [list(t) for t in rows["tags"]], "tags_after": after,
@@ -483,16 +483,6 @@ class SessionExplorer(widgets.VBox):
 def _tags_in(text: str) -> list[str]:
     """Tags typed in a box: comma-separated, blanks dropped."""
     return [t.strip() for t in text.split(",") if t.strip()]
-
-
-def _tags(value) -> list[str]:
-    return [value] if isinstance(value, str) else [str(t) for t in value]
-
-
-def _relabelled(tags, add: list[str], remove: list[str]) -> list[str]:
-    """``remove`` then ``add``, keeping order and dropping repeats: as ``tag_sessions`` does."""
-    remove = set(remove)
-    return list(dict.fromkeys([t for t in tags if t not in remove] + list(add)))
 
 
 def _replace_rows(df: pd.DataFrame, updated: pd.DataFrame) -> pd.DataFrame:

@@ -210,18 +210,12 @@ class SessionStore:
     @property
     def scope(self) -> dict | None:
         """The filters of the first sync (``{}``: everything the key sees), or None before one."""
-        for commit in self._commits():
-            if commit.get(_SCOPE) is not None:
-                return json.loads(commit[_SCOPE])
-        return None
+        return _scope(self._commits())
 
     @property
     def watermark(self) -> pd.Timestamp | None:
         """The newest ``updated_at`` a sync stored; only ``sync`` moves it."""
-        for commit in reversed(self._commits()):
-            if commit.get(_WATERMARK):
-                return pd.Timestamp(commit[_WATERMARK])
-        return None
+        return _watermark(self._commits())
 
     # -- writing --------------------------------------------------------------------
     def write(self, df: pd.DataFrame) -> WriteReport:
@@ -231,9 +225,8 @@ class SessionStore:
         """
         return self._upsert(df, {}, full=False)
 
-    def _changes(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, int, int, int]:
+    def _changes(self, frame: pd.DataFrame, table) -> tuple[pd.DataFrame, int, int, int]:
         """The rows that would change the store; counts of new, changed and unchanged ids."""
-        table = self._table()
         if table is None or not len(frame):
             return frame, len(frame), 0, 0
         import pyarrow.dataset as ds
@@ -255,16 +248,17 @@ class SessionStore:
         return frame[keep], new, int(changing.sum()), int(known.sum() - changing.sum())
 
     def _upsert(self, df: pd.DataFrame, metadata: dict[str, str], full: bool,
-                scope_ids: pd.Series | None = None) -> WriteReport:
+                scope: dict | None = None) -> WriteReport:
+        """Upsert ``df`` in one MERGE; with ``full``, also remove the stored sessions of ``scope``
+        that ``df`` lacks."""
         deltalake = _deltalake()
         started = time.perf_counter()
         frame = sessions_frame(df)
-        changes, inserted, updated, unchanged = self._changes(frame)
         table = self._table()
+        changes, inserted, updated, unchanged = self._changes(frame, table)
         removed_ids = []
         if full and table is not None:
-            scope = json.loads(metadata[_SCOPE]) if _SCOPE in metadata else self.scope or {}
-            stored = _in_scope(self.to_pandas(), scope)
+            stored = _in_scope(self.to_pandas(columns=["id", *_SCOPE_COLUMNS]), scope or {})
             removed_ids = stored.loc[~stored["id"].isin(frame["id"]), "id"].tolist()
         properties = deltalake.CommitProperties(custom_metadata=metadata) if metadata else None
         if not len(changes) and not removed_ids and not metadata:
@@ -322,11 +316,12 @@ class SessionStore:
             if moving in filters:
                 raise ValueError(f"{moving}= is not a scope: the watermark decides the window")
         scope = filters_body(**filters)
-        stored = self.scope
+        commits = self._commits()  # the log, read once: scope, watermark, refused ids
+        stored = _scope(commits)
         if stored is not None and stored != scope:
             raise StoreScopeError(f"{self.path} holds the scope {stored}, not {scope}; "
                                   "use another path for other filters")
-        watermark = self.watermark
+        watermark = _watermark(commits)
         window = {}
         if not full and watermark is not None:
             window["start"] = watermark - _duration(overlap)
@@ -343,11 +338,12 @@ class SessionStore:
         if mark is not None and mark != watermark:
             metadata[_WATERMARK] = mark.isoformat()
         # Ids the server serves but the store refused: remembered, so that drift is counted right.
-        refused = (set() if full else self._refused()) | {r.id for r in bad if r.id}
+        refused_before = _refused(commits)
+        refused = (set() if full else refused_before) | {r.id for r in bad if r.id}
         refused -= set(fetched["id"])
-        if sorted(refused) != sorted(self._refused()):
+        if refused != refused_before:
             metadata[_REFUSED] = json.dumps(sorted(refused))
-        report = self._upsert(fetched, metadata, full=full)
+        report = self._upsert(fetched, metadata, full=full, scope=scope)
         pages = max(1, -(-info.get("records", len(fetched)) // getattr(client, "page_size", 100)))
         result = SyncReport(report.inserted, report.updated, report.unchanged, report.removed, report.version,
                             time.perf_counter() - started, pages=pages, fetched=len(fetched),
@@ -356,12 +352,6 @@ class SessionStore:
             # (With an interval, sessions age out of the server's window but stay here: no count compares.)
             self._check_drift(client, filters, len(refused))
         return result
-
-    def _refused(self) -> set[str]:
-        for commit in reversed(self._commits()):
-            if commit.get(_REFUSED) is not None:
-                return set(json.loads(commit[_REFUSED]))
-        return set()
 
     def _check_drift(self, client: Any, filters: dict, refused: int) -> None:
         try:
@@ -406,7 +396,7 @@ class SessionStore:
         last_sync = next((c for c in reversed(commits) if c.get(_WATERMARK)), None)
         return {
             "path": self.path, "version": table.version(), "rows": len(self.to_pandas(columns=["id"])),
-            "watermark": self.watermark,
+            "watermark": _watermark(commits),
             "last sync": pd.Timestamp(last_sync["timestamp"], unit="ms", tz="UTC") if last_sync else None,
         }
 
@@ -423,6 +413,29 @@ class SessionStore:
         rows = "".join(f"<tr><th style='text-align:left'>{k}</th><td>{html.escape(str(v))}</td></tr>"
                        for k, v in self._summary().items())
         return f"<b>SessionStore</b><table>{rows}</table>"
+
+
+def _newest(commits: list[dict], key: str) -> str | None:
+    """The value of ``key`` in the newest commit (of a log in version order) that sets it."""
+    return next((c[key] for c in reversed(commits) if c.get(key)), None)
+
+
+def _scope(commits: list[dict]) -> dict | None:
+    first = next((c[_SCOPE] for c in commits if c.get(_SCOPE) is not None), None)
+    return None if first is None else json.loads(first)
+
+
+def _watermark(commits: list[dict]) -> pd.Timestamp | None:
+    mark = _newest(commits, _WATERMARK)
+    return None if mark is None else pd.Timestamp(mark)
+
+
+def _refused(commits: list[dict]) -> set[str]:
+    return set(json.loads(_newest(commits, _REFUSED) or "[]"))
+
+
+#: The columns a scope's filters read.
+_SCOPE_COLUMNS = ["project_id", "tags", "kind", "client", "repo"]
 
 
 def _in_scope(df: pd.DataFrame, scope: dict) -> pd.DataFrame:
