@@ -49,7 +49,7 @@ def main() -> int:
     args = parser.parse_args()
 
     import orq_nb
-    from orq_nb.explore.widgets import SessionExplorer
+    from orq_nb.explore.explorer import SessionExplorer
     from orq_nb.testing.synthetic import generate_sessions
 
     print(f"building {args.n:,} sessions ...", flush=True)
@@ -125,7 +125,7 @@ def relabel_loop(explorer, df) -> bool:
 
 def explorer_for(df, client):
     """A SessionExplorer with a client, built quietly."""
-    from orq_nb.explore.widgets import SessionExplorer
+    from orq_nb.explore.explorer import SessionExplorer
 
     with contextlib.redirect_stdout(io.StringIO()):
         return SessionExplorer(df, client=client)

@@ -17,8 +17,11 @@ OTHER, NO_TAGS, NO_PROJECT = "other", "(no tags)", "(no project)"
 _BINS = (90, 60)
 
 
-def categories(df: pd.DataFrame, color_by: str, top: int = 8) -> pd.Series:
+def categories(df: pd.DataFrame, color_by: str, top: int = 8, names: list[str] | None = None) -> pd.Series:
     """The legend group of each session: one of the ``top`` most common values, or "other".
+
+    ``names`` fixes the groups instead (as a plot that keeps its colours
+    across changes does); the last two are "other" and "(no ...)".
 
     For ``color_by="tag"`` a session goes under the most common of its tags,
     leaving out tags that every session has (after filtering by a tag, it
@@ -27,6 +30,16 @@ def categories(df: pd.DataFrame, color_by: str, top: int = 8) -> pd.Series:
     """
     if color_by == "tag":
         index = TagIndex.of(df)
+        if names is not None:
+            where = {tag: i for i, tag in enumerate(index.tags)}
+            fixed = names[:-2]
+            head = np.zeros((len(df), len(fixed)), dtype=bool)
+            for j, tag in enumerate(fixed):
+                if tag in where:
+                    head[:, j] = index.matrix[:, where[tag]]
+            rest = np.where(index.matrix.any(axis=1), len(fixed), len(fixed) + 1)
+            group = np.where(head.any(axis=1), head.argmax(axis=1), rest) if head.shape[1] else rest
+            return pd.Series(pd.Categorical.from_codes(group, categories=list(names)), index=df.index)
         telling = np.flatnonzero(~index.matrix.all(axis=0)) if len(df) else np.arange(len(index.tags))
         matrix, tags = index.matrix[:, telling], [index.tags[i] for i in telling]
         head = matrix[:, :top]
@@ -39,7 +52,7 @@ def categories(df: pd.DataFrame, color_by: str, top: int = 8) -> pd.Series:
         return pd.Series(pd.Categorical(names[group], categories=order), index=df.index)
     if color_by == "project_id":
         projects = df["project_id"]
-        common = list(projects.value_counts().index[:top])
+        common = list(names[:-2]) if names is not None else list(projects.value_counts().index[:top])
         named = projects.where(projects.isin(common), OTHER).fillna(NO_PROJECT)
         named[projects.isna().to_numpy()] = NO_PROJECT
         return pd.Series(pd.Categorical(named, categories=[*common, OTHER, NO_PROJECT]), index=df.index)

@@ -1,4 +1,4 @@
-"""The Voila dashboard in a real headless Chromium: load, read the summary, pick a tag.
+"""The Voila dashboard in a real headless Chromium: filter by tag; select, relabel on the fake server, undo.
 
 Needs Debian's ``chromium`` (never a downloaded browser). Without it the test
 skips, unless ``ORQ_NB_REQUIRE_BROWSER`` is set (as ``.ci/run`` does): then a
@@ -7,6 +7,7 @@ missing browser fails it.
 
 from __future__ import annotations
 
+import ast
 import os
 import shutil
 import socket
@@ -19,11 +20,13 @@ import pytest
 
 import orq_nb
 from orq_nb.analysis.filters import filter_sessions
-from orq_nb.explore.widgets import summary_text
+from orq_nb.explore.explorer import summary_text
+from orq_nb.testing import FakeOrqServer
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[2]
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--enable-unsafe-swiftshader", "--disable-quic",
+         "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
@@ -46,11 +49,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def voila():
+def start_voila(env: dict) -> tuple[subprocess.Popen, str]:
     port = free_port()
     # As make demo serves it: the repository's Voila template, which loads nothing from a CDN.
-    env = {**os.environ, "ORQ_NB_OFFLINE": "1", "JUPYTER_PATH": str(ROOT / "share" / "jupyter")}
+    env = {**os.environ, "JUPYTER_PATH": str(ROOT / "share" / "jupyter"), **env}
     proc = subprocess.Popen(
         [sys.executable, "-m", "voila", "--no-browser", "--Voila.ip=127.0.0.1", f"--port={port}",
          "--template=orq", "notebooks/dashboard.ipynb"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
@@ -59,22 +61,80 @@ def voila():
     while time.monotonic() < deadline:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
+            return proc, f"http://127.0.0.1:{port}/"
         except OSError:
             if proc.poll() is not None:
                 pytest.fail("voila exited: " + proc.stderr.read().decode()[-2000:])
             time.sleep(0.3)
+    proc.kill()
+    pytest.fail("voila did not start within 60 s")
+
+
+@pytest.fixture
+def voila():
+    proc, url = start_voila({"ORQ_NB_OFFLINE": "1"})
     try:
-        yield f"http://127.0.0.1:{port}/"
+        yield url
     finally:
         proc.terminate()
         proc.wait(timeout=20)
 
 
+@pytest.fixture
+def fake():
+    with FakeOrqServer() as server:  # the bundled sample, served on loopback
+        yield server
+
+
+@pytest.fixture
+def voila_on_fake(fake):
+    env = {"ORQ_API_KEY": fake.api_key, "ORQ_BASE_URL": fake.url}
+    env = {k: v for k, v in {**os.environ, **env}.items() if k != "ORQ_NB_OFFLINE"}
+    proc, url = start_voila(env)
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def quiet_console(messages: list) -> list:
+    # Voila 0.5 ships its own JupyterLab core, older than the widgets' (voila-dashboards/voila#1514):
+    # those version notices are the only warnings allowed, by their exact wording.
+    # Software WebGL (no GPU here) reports its own slow paths as "[.WebGL-...] GL Driver Message".
+    allowed = ("Unsatisfied version ", "No satisfying version ", "[.WebGL-")
+    return [m for m in messages if m[0] == "error" or (m[0] == "warning" and not m[1].startswith(allowed))]
+
+
+def open_page(p, url: str, width: int, messages: list, failed: list):
+    browser = p.chromium.launch(executable_path=chromium(), args=FLAGS)
+    page = browser.new_page(viewport={"width": width, "height": 1000})
+    page.on("console", lambda m: messages.append((m.type, m.text)))
+    page.on("requestfailed", lambda r: failed.append(r.url))
+    page.goto(url, timeout=120_000)
+    return browser, page
+
+
+def overflowing(page) -> list[str]:
+    """Widgets reaching past the window's right edge, or scrolling sideways (tables scroll by design)."""
+    return page.evaluate("""() => {
+        const width = document.documentElement.clientWidth, bad = [];
+        const page = document.documentElement.scrollWidth;
+        if (page > width) bad.push("page " + page);
+        for (const el of document.querySelectorAll(".jupyter-widgets, .js-plotly-plot")) {
+            if (el.closest(".dt-scroll")) continue;
+            const r = el.getBoundingClientRect();
+            if (r.width && r.right > width + 1) bad.push(el.className + " right " + r.right);
+            if (el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).overflowX !== "visible")
+                bad.push(`${el.className} scrolls: ${el.innerText.slice(0, 40)}`);
+        }
+        return bad;
+    }""")
+
+
 def test_dashboard_filters_by_tag_in_a_real_browser(voila):
     from playwright.sync_api import sync_playwright
 
-    path = chromium()
     sample = orq_nb.load_sample()
     everything = summary_text(len(sample), sample["total_cost"].sum(), sample["duration_ms"].median(),
                               sample["total_tokens"].sum())
@@ -82,28 +142,84 @@ def test_dashboard_filters_by_tag_in_a_real_browser(voila):
     filtered = summary_text(len(voice), voice["total_cost"].sum(), voice["duration_ms"].median(),
                             voice["total_tokens"].sum())
     start = time.monotonic()
+    messages, failed = [], []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=path, args=FLAGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        messages, failed = [], []
-        page.on("console", lambda m: messages.append((m.type, m.text)))
-        page.on("requestfailed", lambda r: failed.append(r.url))
-        page.goto(voila, timeout=120_000)
+        browser, page = open_page(p, voila, 1400, messages, failed)
         page.get_by_text(everything).wait_for(timeout=120_000)
-        plot = page.locator("img[alt^='Duration vs cost']")
-        assert plot.get_attribute("alt") == f"Duration vs cost: {len(sample):,} sessions"
-        page.locator(".widget-select-multiple select").first.select_option(
-            label=f"voice ({len(voice):,})")
+        title = page.locator(".js-plotly-plot .gtitle")
+        title.wait_for(timeout=60_000)
+        assert title.text_content() == f"Duration vs cost: {len(sample):,} sessions"
+        tags = page.get_by_placeholder("type a tag to require")
+        tags.fill("voice")
+        tags.press("Enter")
         page.get_by_text(filtered).wait_for(timeout=30_000)
-        page.locator(f"img[alt='Duration vs cost: {len(voice):,} sessions']").wait_for(timeout=30_000)
-        shots = ROOT / "test-artifacts"
-        shots.mkdir(exist_ok=True)
-        page.screenshot(path=str(shots / "dashboard.png"), full_page=True)
+        page.get_by_text("filters: tags: any of voice").wait_for(timeout=30_000)
+        page.locator(".js-plotly-plot .gtitle", has_text=f"Duration vs cost: {len(voice):,} sessions"
+                     ).wait_for(timeout=30_000)
         browser.close()
-    # Voila 0.5 ships its own JupyterLab core, older than the widgets' (voila-dashboards/voila#1514):
-    # those version notices are the only warnings allowed, by their exact wording.
-    allowed = ("Unsatisfied version ", "No satisfying version ")
-    noisy = [m for m in messages if m[0] == "error" or (m[0] == "warning" and not m[1].startswith(allowed))]
-    assert not noisy, noisy
+    assert not quiet_console(messages), quiet_console(messages)
     assert not failed, f"requests that failed (nothing may be fetched from outside): {failed}"
     print(f"browser test took {time.monotonic() - start:.1f} s")
+
+
+def server_tags(fake: FakeOrqServer) -> dict[str, list[str]]:
+    return {r["_id"]: list(r.get("tags") or []) for r in fake.sessions()}
+
+
+def test_select_on_the_plot_relabel_on_the_server_and_undo(fake, voila_on_fake):
+    """Box-select in Chromium, Apply a tag to orq.ai (the fake), check exactly those changed, undo."""
+    from playwright.sync_api import sync_playwright
+
+    client = orq_nb.OrqClient(api_key=fake.api_key, base_url=fake.url)
+    df = client.query_sessions(interval="last_1_month", progress=False)  # what the dashboard loads
+    before = server_tags(fake)
+    everything = summary_text(len(df), df["total_cost"].sum(), df["duration_ms"].median(),
+                              df["total_tokens"].sum())
+    messages, failed = [], []
+    shots = ROOT / "test-artifacts"
+    shots.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser, page = open_page(p, voila_on_fake, 1400, messages, failed)
+        page.get_by_text(everything).wait_for(timeout=120_000)
+        page.locator(".js-plotly-plot .gtitle").wait_for(timeout=60_000)
+        page.get_by_text("No sessions selected").wait_for(timeout=30_000)
+        # The plot marks itself ready once its events are wired: a drag before that draws nothing.
+        page.locator("[data-ready='true'] .orq-scatter .nsewdrag").first.wait_for(timeout=60_000)
+        area = page.locator(".orq-scatter .nsewdrag").first.bounding_box()
+        x0, y0 = area["x"] + area["width"] * 0.35, area["y"] + area["height"] * 0.3
+        page.mouse.move(x0, y0)
+        page.mouse.down()
+        page.mouse.move(x0 + area["width"] * 0.3, y0 + area["height"] * 0.4, steps=12)
+        page.mouse.up()
+        head = page.locator(".orq-selection")
+        head.wait_for(timeout=30_000)
+        x_lo, x_hi, y_lo, y_hi = ast.literal_eval(head.get_attribute("data-box"))
+        want = orq_nb.select_box(df, duration=(x_lo, x_hi), cost=(y_lo, y_hi), log_x=True, log_y=True)
+        assert len(want) > 0
+        assert head.inner_text().startswith(f"{len(want):,} selected")
+        page.get_by_text(f"of {len(want):,} entries").first.wait_for(timeout=30_000)  # the table's count
+        page.get_by_text("write to orq.ai").click()
+        add = page.get_by_placeholder("tag to add")
+        add.fill("review-browser")
+        add.press("Enter")
+        preview = f"{len(want):,} sessions: +review-browser; 0 already tagged"
+        page.get_by_text(preview).wait_for(timeout=30_000)
+        page.get_by_role("button", name="Apply").click()
+        page.get_by_text("Applied +review-browser on orq.ai").wait_for(timeout=60_000)
+        after = server_tags(fake)
+        changed = {i for i in before if after[i] != before[i]}
+        assert changed == set(want["id"])
+        assert all(after[i] == [*before[i], "review-browser"] for i in changed)
+        page.screenshot(path=str(shots / "dashboard-1400.png"), full_page=True)
+        assert not overflowing(page), overflowing(page)
+        page.get_by_role("button", name="Undo").click()
+        page.get_by_text("Undid on orq.ai").wait_for(timeout=60_000)
+        assert server_tags(fake) == before
+        for width in (800, 1024):
+            page.set_viewport_size({"width": width, "height": 1000})
+            page.wait_for_timeout(1500)
+            page.screenshot(path=str(shots / f"dashboard-{width}.png"), full_page=True)
+            assert not overflowing(page), (width, overflowing(page))
+        browser.close()
+    assert not quiet_console(messages), quiet_console(messages)
+    assert not failed, f"requests that failed (nothing may be fetched from outside): {failed}"

@@ -109,7 +109,7 @@ def test_filters_stay_and_the_store_takes_the_servers_answers(fake, tmp_path):
     shown = len(explorer.filtered)
     explorer.select(explorer.filtered["id"].head(2))
     explorer.apply_tags(add="review")
-    assert explorer.tag_filter.tags.value == ("beta",) and len(explorer.filtered) == shown
+    assert explorer.tag_filter.tags.value == ["beta"] and len(explorer.filtered) == shown
     stored = store.to_pandas().set_index("id")
     assert all("review" in stored.loc[i, "tags"] for i in explorer.selected_ids)
 

@@ -1,0 +1,83 @@
+"""The explorer's tables: sessions as people read them, in a sortable, pageable itables widget.
+
+Durations are in seconds, times to the minute, tags joined; text is left-aligned
+and never broken mid-word (a wide table scrolls inside its own box), and the
+CSV button downloads every row of the table, not only the page shown.
+"""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import pandas as pd
+from itables.widget import ITable
+
+__all__ = ["TABLE_COLUMNS", "readable", "session_table", "details_html"]
+
+#: What a table of sessions shows, from the frame's columns.
+TABLE_COLUMNS = ["id", "external_id", "project_id", "tags", "duration_ms", "total_cost", "total_tokens",
+                 "started_at"]
+_HEADERS = {"external_id": "external id", "project_id": "project", "duration_ms": "duration (s)",
+            "total_cost": "cost (USD)", "total_tokens": "tokens", "started_at": "started (UTC)"}
+_TEXT = [0, 1, 2, 3, 7]  # positions of the text columns: left-aligned
+
+
+def _tags(values) -> list[str]:
+    return [", ".join(t) if isinstance(t, list | tuple | np.ndarray) else "" for t in values]
+
+
+def readable(rows: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` as the tables show them: seconds, minutes, joined tags, plain headers."""
+    started = rows["started_at"]
+    return pd.DataFrame({
+        "id": rows["id"].to_numpy(dtype=object),
+        "external_id": rows["external_id"].fillna("").to_numpy(dtype=object),
+        "project_id": rows["project_id"].fillna("").to_numpy(dtype=object),
+        "tags": _tags(rows["tags"]),
+        "duration_ms": np.round(rows["duration_ms"].to_numpy(dtype=float) / 1000, 2),
+        "total_cost": np.round(rows["total_cost"].to_numpy(dtype=float), 6),
+        "total_tokens": rows["total_tokens"].to_numpy(),
+        "started_at": started.dt.strftime("%Y-%m-%d %H:%M").fillna("").to_numpy(dtype=object),
+    }).rename(columns=_HEADERS)
+
+
+def _options(name: str) -> dict:
+    return {
+        "showIndex": False, "maxBytes": 0, "paging": True, "pageLength": 10, "lengthMenu": [10, 25, 100],
+        "scrollX": True, "autoWidth": False, "classes": "display compact nowrap cell-border",
+        "columnDefs": [{"className": "dt-left", "targets": _TEXT}],
+        "buttons": [{"extend": "csvHtml5", "text": "Download CSV", "filename": name,
+                     "exportOptions": {"modifier": {"search": "none", "page": "all"}}}],
+        "layout": {"topStart": "pageLength", "topEnd": "buttons", "bottomStart": "info",
+                   "bottomEnd": "paging"},
+        "order": [],
+    }
+
+
+def session_table(rows: pd.DataFrame, name: str, table: ITable | None = None) -> ITable:
+    """Show ``rows`` (sessions) in ``table``, or in a new widget; ``name`` names the CSV download."""
+    shown = readable(rows)
+    if table is None:
+        return ITable(shown, **_options(name))
+    table.update(shown, **_options(name))
+    return table
+
+
+def details_html(row: pd.Series) -> str:
+    """Every field of one session, one per line."""
+    lines = []
+    for name, value in row.items():
+        if isinstance(value, list | tuple | np.ndarray):
+            text = ", ".join(map(str, value))
+        elif isinstance(value, pd.Timestamp):
+            text = value.strftime("%Y-%m-%d %H:%M:%S %Z")
+        elif name == "duration_ms" and pd.notna(value):
+            text = f"{value / 1000:,.3f} s"
+        elif pd.isna(value):
+            text = ""
+        else:
+            text = str(value)
+        lines.append(f"<tr><th style='text-align:left;padding-right:1em'>{html.escape(str(name))}</th>"
+                     f"<td style='text-align:left'>{html.escape(text)}</td></tr>")
+    return f"<table class='orq-details'>{''.join(lines)}</table>"
