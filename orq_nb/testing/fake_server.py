@@ -9,8 +9,8 @@ request. Where the real API is silent it decides, and says so here:
   (the session's last activity; start inclusive, end exclusive), relative to the
   server's ``now``; sessions without ``updated_at`` only match queries without a
   window (unverified against the real API, which does not say);
-- a PATCH sets ``updated_at`` to the real time (what we expect of the real API;
-  unverified);
+- the server's clock starts at ``now`` and runs with real time; a PATCH sets
+  ``updated_at`` to its reading (what we expect of the real API; unverified);
 - ``tags`` matches sessions having any of the tags.
 """
 
@@ -89,8 +89,10 @@ class FakeOrqServer:
     api_key : str, default "test-key"
         The Bearer key it accepts.
     now : datetime, optional
-        The clock for interval filters. Default: the sample's end
-        (2026-11-01 UTC) when serving the sample, else the real time.
+        Where the server's clock starts; it then runs with real time. Interval
+        filters end at the clock's reading and an update stamps it on the
+        session. Default: the sample's end (2026-11-01 UTC) when serving the
+        sample, else the real time.
     latency : float, default 0
         Seconds added to every request.
 
@@ -104,7 +106,8 @@ class FakeOrqServer:
                  now: dt.datetime | None = None, latency: float = 0.0) -> None:
         seeded = records is None
         self.api_key = api_key
-        self.now = now or (SAMPLE_NOW if seeded else dt.datetime.now(dt.UTC))
+        self._start = now or (SAMPLE_NOW if seeded else dt.datetime.now(dt.UTC))
+        self._started = time.monotonic()
         self.latency = latency
         self.faults: deque[Fault] = deque()
         self.requests: list[tuple[str, str]] = []
@@ -115,6 +118,11 @@ class FakeOrqServer:
             wire = to_wire(record)
             self._store[wire["_id"]] = wire
         self._httpd: ThreadingHTTPServer | None = None
+
+    @property
+    def now(self) -> dt.datetime:
+        """The server's clock: ``now`` as given, plus the real time since the server was made."""
+        return self._start + dt.timedelta(seconds=time.monotonic() - self._started)
 
     # -- lifecycle --------------------------------------------------------------
     @property
@@ -181,7 +189,8 @@ class FakeOrqServer:
         interval = filters["interval"].removeprefix("SESSION_INTERVAL_")
         lower = upper = None
         if interval in _WINDOWS:
-            lower, upper = self.now - _WINDOWS[interval], self.now
+            now = self.now
+            lower, upper = now - _WINDOWS[interval], now
         if filters.get("start_date"):
             lower = dt.datetime.fromtimestamp(int(filters["start_date"]) / 1000, dt.UTC)
         if filters.get("end_date"):
@@ -270,7 +279,7 @@ class FakeOrqServer:
                 if field in changes:
                     return 400, {"message": f"{flag} and {field} are mutually exclusive"}
                 changes[field] = []
-        now = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        now = self.now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
         updated = {**record, **to_wire(changes), "updated_at": now}
         errors = _SCHEMA.validate(updated)
         if errors:

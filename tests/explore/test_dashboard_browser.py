@@ -198,7 +198,7 @@ def test_select_on_the_plot_relabel_on_the_server_and_undo(fake, voila_on_fake):
         assert len(want) > 0
         assert head.inner_text().startswith(f"{len(want):,} selected")
         page.get_by_text(f"of {len(want):,} entries").first.wait_for(timeout=30_000)  # the table's count
-        page.get_by_text("write to orq.ai").click()
+        page.get_by_text("write to orq.ai", exact=True).click()
         add = page.get_by_placeholder("tag to add")
         add.fill("review-browser")
         add.press("Enter")
