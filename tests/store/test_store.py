@@ -103,7 +103,7 @@ def test_sync_then_incremental_sync_fetches_only_what_changed(tmp_path, fake):
     history = store.history()
     assert history["version"].tolist() == [0, 1, 2]
     assert history["watermark"].iloc[1] < history["watermark"].iloc[2]
-    assert history["watermark"].iloc[-1] > pd.Timestamp("2026-10-29T00:00:00Z")  # the PATCHes' time (the fake's clock)
+    assert history["watermark"].iloc[-1] > pd.Timestamp("2026-10-29T00:00:00Z")  # the PATCHes' time
     assert "1 pages, 6 fetched" in str(second)
 
 
