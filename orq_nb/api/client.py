@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import warnings
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -14,9 +15,17 @@ import pandas as pd
 from marshmallow import ValidationError
 
 from orq_nb.api.bodies import filters_body, update_body
-from orq_nb.api.errors import FetchWarning, OrqAPIError, OrqAuthError, OrqNotFoundError
+from orq_nb.api.errors import (
+    FetchWarning,
+    OrqAPIError,
+    OrqAuthError,
+    OrqConnectionError,
+    OrqNotFoundError,
+    OrqPagingError,
+    OrqTimeoutError,
+)
 from orq_nb.api.progress import progress_bar
-from orq_nb.api.transport import RetryPolicy, Transport
+from orq_nb.api.transport import GONE, Call, Cancelled, RetryPolicy, Transport, log
 from orq_nb.errors import warn_user
 from orq_nb.load.errors import (
     DuplicateSessionsWarning,
@@ -51,6 +60,82 @@ def _page_records(answer: Any, page: int) -> tuple[list, bool]:
     if not (isinstance(answer, dict) and isinstance(answer.get("data"), list)):
         raise OrqAPIError(200, f"page {page} is not a list page: {str(answer)[:200]!r}")
     return answer["data"], bool(answer.get("has_more", answer.get("hasMore", False)))
+
+
+def run_all(fn, items, workers: int, call: Call, interrupted=None) -> Iterator:
+    """``fn`` over ``items`` on ``workers`` threads, results in order.
+
+    Ctrl-C (KeyboardInterrupt) cancels ``call``, so that no request is sent
+    anymore and every wait ends; requests in flight finish on their own and
+    their results are discarded; ``interrupted`` runs, then the interrupt goes
+    on. Nothing here waits for the threads.
+    """
+    pool = ThreadPoolExecutor(workers, thread_name_prefix="orq_nb")
+    try:
+        futures = [pool.submit(fn, item) for item in items]
+        for future in futures:
+            yield future.result()
+    except BaseException:
+        call.cancel()
+        pool.shutdown(wait=False, cancel_futures=True)
+        if interrupted is not None and sys.exc_info()[0] is KeyboardInterrupt:
+            interrupted()
+        raise
+    pool.shutdown(wait=False)
+
+
+def _record_id(record: Any) -> Any:
+    return record.get("_id", record.get("id")) if isinstance(record, dict) else None
+
+
+def _check_page(records: list, more: bool, page: int, seen: set, limit: int | None) -> list:
+    """The page's records not seen before; raise when the pages would never end."""
+    fresh = [r for r in records if _record_id(r) not in seen]
+    seen.update(_record_id(r) for r in fresh)
+    if more and records and not fresh:
+        raise OrqPagingError(200, f"page {page} brings no session not seen on earlier pages, yet says "
+                                  "has_more: the pages would never end")
+    if more and limit is not None and page >= limit:
+        raise OrqPagingError(200, f"page {page} still says has_more, past the {limit} pages the count "
+                                  "allows: the pages would never end")
+    return fresh
+
+
+def _changed_since(records: list, since: Any) -> int:
+    """How many records were updated after the fetch began.
+
+    ``since`` is the server's ``Date`` when the count answered, to the second: a
+    record updated a second after it was surely updated during the fetch (one
+    updated within that first second is not counted, lest a session changed just
+    before the fetch be taken for a change during it).
+    """
+    if since is None or not records:
+        return 0
+    stamps = pd.to_datetime(pd.Series([r.get("updated_at") if isinstance(r, dict) else None
+                                       for r in records], dtype=object), utc=True, errors="coerce",
+                            format="ISO8601")
+    return int((stamps >= since + pd.Timedelta(seconds=1)).sum())
+
+
+def _changed(records: list, total: int, since: Any) -> bool:
+    """Whether the pages show that the listing changed while they were read."""
+    # Sessions slip between pages only when others are deleted before them: the count then drops,
+    # or something was added, which its updated_at tells. An id read twice loses nothing.
+    return len({_record_id(r) for r in records}) != total or _changed_since(records, since) > 0
+
+
+def _may_be_missing(total: int | None, unique: int, during: int) -> str:
+    """A warning's text when sessions may have slipped between pages; empty when none can have."""
+    if total is None or (unique == total and not during):
+        return ""
+    text = f"the API counted {total:,} sessions but the pages held {unique:,} distinct ones"
+    if during:
+        text += f"; {during:,} were updated or added during the fetch"
+    if unique < total or during:
+        gone = max(total - unique, 0) + during
+        text += (f": sessions may have slipped between pages, up to about {gone:,} of those that "
+                 "existed throughout may be missing")
+    return text + " (did the data change during the fetch?)"
 
 
 def _wants_more(pages: dict[int, list], max_records: int | None) -> bool:
@@ -128,8 +213,8 @@ class OrqClient:
         """Count the sessions matching the filters of :meth:`query_sessions`."""
         return self._count(filters_body(**filters))
 
-    def _count(self, filters: dict) -> int:
-        answer = self._http.request("POST", "/v2/sessions/count", {"filters": filters})
+    def _count(self, filters: dict, call: Call | None = None) -> int:
+        answer = self._http.request("POST", "/v2/sessions/count", {"filters": filters}, call=call)
         if not isinstance(answer, dict) or not isinstance(answer.get("count"), int):
             raise OrqAPIError(200, f"count answer has no integer 'count': {str(answer)[:200]!r}")
         return answer["count"]
@@ -141,10 +226,12 @@ class OrqClient:
             raise OrqAPIError(200, f"tags answer is not a list: {str(answer)[:200]!r}")
         return answer
 
-    def _one(self, method: str, session_id: str, body: Any = None, ok: tuple = (200,)) -> Any:
+    def _one(self, method: str, session_id: str, body: Any = None, ok: tuple = (200,),
+             call: Call | None = None) -> Any:
         path = "/v2/sessions/" + quote(str(session_id), safe="")
         try:
-            return self._http.request(method, path, body, ok=ok)
+            answer = self._http.request(method, path, body, ok=ok, call=call)
+            return None if answer is GONE else answer
         except OrqNotFoundError as error:
             raise OrqNotFoundError(404, f"session {session_id!r} not found ({error.message})",
                                    method, path) from None
@@ -167,45 +254,96 @@ class OrqClient:
         ``duration_ms``, ``project_id``...), plus ``clear_tags`` and
         ``clear_contact_ids``.
         """
-        return self._validated(self._one("PATCH", session_id, update_body(fields)))
+        return self._validated(self._patch(session_id, update_body(fields)))
 
-    def delete_session(self, session_id: str) -> None:
-        """Delete a session."""
+    def _patch(self, session_id: str, body: dict, call: Call | None = None) -> Any:
+        """PATCH, and when its answer is lost or cut, read the session before sending it again."""
+        try:
+            return self._one("PATCH", session_id, body, call=call)
+        except OrqConnectionError:
+            current = self._one("GET", session_id, call=call)
+            if isinstance(current, dict) and all(current.get(k) == v for k, v in body.items()
+                                                 if not k.startswith("clear_")):
+                log.info("PATCH %s: the answer was lost but the session already holds the change",
+                         session_id)
+                return current
+            log.info("PATCH %s: the answer was lost and the change is not there: sending it again",
+                     session_id)
+            return self._one("PATCH", session_id, body, call=call)
+
+    def delete_session(self, session_id: str) -> bool:
+        """Delete a session; return True.
+
+        When the first attempt's answer was lost and the retry finds the session
+        gone, it was this call that deleted it: that counts as deleted, and the
+        ``orq_nb`` logger says so.
+        """
         self._one("DELETE", session_id, ok=(200, 204))
+        return True
 
     # -- paging ---------------------------------------------------------------
-    def _page(self, filters: dict, page: int) -> tuple[list, bool]:
+    def _page(self, filters: dict, page: int, call: Call | None = None) -> tuple[list, bool]:
         body = {"filters": filters, "limit": self.page_size, "page": page}
-        return _page_records(self._http.request("POST", "/v2/sessions/query", body), page)
+        return _page_records(self._http.request("POST", "/v2/sessions/query", body, call=call), page)
+
+    def _page_limit(self, total: int | None) -> int | None:
+        """The most pages a listing of ``total`` sessions may take: the count's pages, 10% and 2 more."""
+        if total is None:
+            return None
+        pages = math.ceil(total / self.page_size)
+        return pages + max(2, math.ceil(pages / 10))
 
     def iter_sessions(self, *, errors: Errors = "raise", rejects: list | None = None,
-                      **filters: Any) -> Iterator[list[dict]]:
+                      deadline: float | None = None, **filters: Any) -> Iterator[list[dict]]:
         """Yield each page's sessions, validated, walking pages until ``has_more`` is false.
 
         Takes the filters of :meth:`query_sessions`; ``errors`` and ``rejects``
-        work as in :func:`~orq_nb.sessions_frame`, per page.
+        work as in :func:`~orq_nb.sessions_frame`, per page. Counts first: a
+        listing that changed on the way (so that sessions may have slipped
+        between pages) is warned about with how many may be missing, as is a
+        count that failed (completeness then goes unchecked). Pages that
+        never end raise :class:`~orq_nb.api.errors.OrqPagingError`.
         """
         check_errors(errors)
+        call = Call(deadline)
         body, page, position = filters_body(**filters), 1, 0
+        total, since = self._count_or_none(body, call)
+        limit, seen, during = self._page_limit(total), set(), 0
         while True:
-            records, more = self._page(body, page)
+            records, more = self._page(body, page, call)
+            fresh = _check_page(records, more, page, seen, limit)
+            during += _changed_since(records, since)
             loaded, bad = [], []
-            for record in records:
+            for record in fresh:
                 try:
                     loaded.append(_SCHEMA.load(record))
                 except ValidationError as error:
                     bad.append(Reject.from_error(position, record, error))
                 position += 1
             if bad and errors == "raise":
-                raise SessionValidationError(bad, len(records))
+                raise SessionValidationError(bad, len(fresh))
             if bad:
                 if rejects is not None:
                     rejects.extend(bad)
-                warn_user(SessionsSkippedWarning(bad, len(records)))
+                warn_user(SessionsSkippedWarning(bad, len(fresh)))
             yield loaded
             if not more or not records:
-                return
+                break
             page += 1
+        missing = _may_be_missing(total, len(seen), during)
+        if missing:
+            warn_user(FetchWarning(missing))
+
+    def _count_or_none(self, body: dict, call: Call) -> tuple[int | None, Any]:
+        """The count and the server's time when it answered; None (and a warning) if it failed."""
+        try:
+            total = self._count(body, call)
+        except (OrqAuthError, OrqTimeoutError):
+            raise
+        except OrqAPIError as error:
+            warn_user(FetchWarning(f"the count failed ({error}): completeness was not checked"))
+            return None, None
+        return total, self._http.server_time
 
     def query_sessions(
         self,
@@ -221,6 +359,7 @@ class OrqClient:
         progress: bool | None = None,
         errors: Errors = "raise",
         rejects: list | None = None,
+        deadline: float | None = None,
     ) -> pd.DataFrame:
         """Fetch every matching session into a typed DataFrame.
 
@@ -249,22 +388,39 @@ class OrqClient:
             A progress bar of pages (``tqdm``); default: on for several pages.
         errors, rejects
             As in :func:`~orq_nb.sessions_frame`.
+        deadline : float, optional
+            Seconds the whole call may take (each request is bounded anyway by
+            ``timeout`` and ``retry_deadline``); past it,
+            :class:`~orq_nb.api.errors.OrqTimeoutError`.
 
         Returns
         -------
         DataFrame
+
+        Notes
+        -----
+        The API pages by number, so sessions added or deleted during a fetch shift
+        the others across page boundaries. When the pages show a change (a total
+        that differs from the count, an id twice, a session updated since the fetch
+        began), the pages are read once more and that second reading is returned;
+        if the data changed again, a :class:`FetchWarning` says how many sessions
+        may be missing. Ctrl-C stops a fetch at once: nothing more is sent.
         """
         check_errors(errors)
+        call = Call(deadline)
         body = filters_body(interval, project_id, tags, start, end, kind, client, repo)
         if max_records is not None and max_records < 0:
             raise ValueError("max_records must not be negative")
-        try:
-            total = self._count(body)
-        except OrqAuthError:
-            raise
-        except OrqAPIError:
-            total = None
-        records, more = self._fetch(body, total, max_records, progress)
+        total, since = self._count_or_none(body, call)
+        records, more = self._fetch(body, total, max_records, progress, call)
+        if max_records is None and total is not None and _changed(records, total, since):
+            total, since = self._count_or_none(body, call)  # read once more, from a new count
+            records, more = self._fetch(body, total, max_records, progress, call)
+            if total is not None:
+                ids = {_record_id(r) for r in records}
+                missing = _may_be_missing(total, len(ids), _changed_since(records, since))
+                if missing:
+                    warn_user(FetchWarning(missing + " (read twice)"))
         capped = max_records is not None and (len(records) > max_records or more)
         records = records[:max_records] if max_records is not None else records
         bad: list = []
@@ -291,27 +447,32 @@ class OrqClient:
         return frame
 
     def _fetch(self, body: dict, total: int | None, max_records: int | None,
-               progress: bool | None) -> tuple[list, bool]:
+               progress: bool | None, call: Call) -> tuple[list, bool]:
         """All records of the query, in page order; and whether more remained."""
         wanted = total if max_records is None or total is None else min(total, max_records)
         n_pages = max(1, math.ceil(wanted / self.page_size)) if wanted is not None else 1
         pages: dict[int, list] = {}
-        with progress_bar(progress, n_pages, "pages") as bar, \
-                ThreadPoolExecutor(self.max_workers, thread_name_prefix="orq_nb") as pool:
-            for page, answer in enumerate(pool.map(lambda p: self._page(body, p), range(1, n_pages + 1)), 1):
+        seen: set = set()
+        limit = self._page_limit(total)
+        with progress_bar(progress, n_pages, "pages") as bar:
+            for page, answer in enumerate(run_all(lambda p: self._page(body, p, call),
+                                                  range(1, n_pages + 1), self.max_workers, call), 1):
                 pages[page], more = answer
+                seen.update(_record_id(r) for r in pages[page])
                 bar.update(1)
             # The last page says whether sessions were added since counting: keep walking.
             while more and pages[page] and _wants_more(pages, max_records):
                 page += 1
-                pages[page], more = self._page(body, page)
+                pages[page], more = self._page(body, page, call)
+                _check_page(pages[page], more, page, seen, limit)
                 bar.update(1)
         return [r for p in sorted(pages) for r in pages[p]], more
 
     # -- bulk relabelling ------------------------------------------------------
     def tag_sessions(self, ids_or_frame: Iterable[str] | pd.DataFrame, add: Iterable[str] = (),
                      remove: Iterable[str] = (), progress: bool | None = None,
-                     records: dict | None = None, dry_run: bool = False) -> pd.DataFrame:
+                     records: dict | None = None, dry_run: bool = False,
+                     deadline: float | None = None) -> pd.DataFrame:
         """Add and remove tags on many sessions, concurrently; report each one.
 
         Each session is read, and ``remove`` then ``add`` (keeping order,
@@ -332,6 +493,9 @@ class OrqClient:
         dry_run : bool, default False
             Read each session and report as usual, with ``changed`` meaning
             "would change" and ``tags_after`` the tags it would get; send no write.
+        deadline : float, optional
+            Seconds the whole call may take; sessions not done by then report
+            the timeout as their error.
 
         Returns
         -------
@@ -339,7 +503,18 @@ class OrqClient:
             One row per session: ``id``, ``ok``, ``changed``, ``tags_before``,
             ``tags_after``, ``changed_elsewhere`` (the server's record was newer
             than the frame's when read, or its answer differs from what was
-            written), ``error``.
+            written), ``error``. A failure on one session (an error answer, a
+            lost connection, a timeout) is that row's ``error``: the report always
+            comes back.
+
+        Notes
+        -----
+        The API has no conditional update: between our read of a session and our
+        write (one round trip) another writer's change to its tags can be lost.
+        The answer to the write is compared with what was written and any
+        difference marked ``changed_elsewhere``. Ctrl-C stops the call at once
+        (nothing more is sent) after a warning that lists the sessions already
+        changed.
         """
         frame = ids_or_frame if isinstance(ids_or_frame, pd.DataFrame) else None
         ids = list(frame["id"] if frame is not None else ids_or_frame)
@@ -350,7 +525,7 @@ class OrqClient:
             row = {"id": session_id, "ok": False, "changed": False, "tags_before": None,
                    "tags_after": None, "changed_elsewhere": False, "error": None}
             try:
-                record = self.get_session(session_id)
+                record = self._validated(self._one("GET", session_id, call=call))
                 before = record["tags"]
                 seen = known.get(session_id)
                 row["changed_elsewhere"] = bool(
@@ -362,21 +537,30 @@ class OrqClient:
                     row["changed"] = True
                 elif after != before:
                     fields = {"tags": after} if after else {"clear_tags": True}
-                    record = self.update_session(session_id, **fields)
+                    record = self._validated(self._patch(session_id, update_body(fields), call))
                     row["changed"] = True
                     row["changed_elsewhere"] |= record["tags"] != after
                     row["tags_after"] = record["tags"]
                 row["ok"] = True
                 if records is not None:
                     records[session_id] = record
-            except (OrqAPIError, ValueError) as error:
-                row["error"] = str(error)
+            except Cancelled:
+                raise
+            except Exception as error:  # noqa: BLE001 - one session's failure is its row, never the call's
+                row["error"] = f"{type(error).__name__}: {self._http.mask(str(error))}"
+            done.append(row)
             return row
 
-        with progress_bar(progress, len(ids), "sessions") as bar, \
-                ThreadPoolExecutor(self.max_workers, thread_name_prefix="orq_nb") as pool:
-            rows = []
-            for row in pool.map(relabel, ids):
+        call, done, rows = Call(deadline), [], []
+
+        def interrupted() -> None:
+            changed = [r["id"] for r in list(done) if r["changed"] and not dry_run]
+            warn_user(FetchWarning(
+                f"tag_sessions interrupted: {len(changed):,} sessions were already changed on orq.ai"
+                + (f": {', '.join(changed)}" if changed else "")))
+
+        with progress_bar(progress, len(ids), "sessions") as bar:
+            for row in run_all(relabel, ids, self.max_workers, call, interrupted):
                 rows.append(row)
                 bar.update(1)
         report = pd.DataFrame(rows, columns=REPORT_COLUMNS)

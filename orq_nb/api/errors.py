@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from orq_nb.errors import OrqError, OrqWarning
 
-__all__ = ["OrqAuthError", "OrqNotFoundError", "OrqRateLimitError", "OrqAPIError", "FetchWarning"]
+__all__ = ["OrqAuthError", "OrqNotFoundError", "OrqRateLimitError", "OrqAPIError", "OrqConnectionError",
+           "OrqTimeoutError", "OrqRedirectError", "OrqPagingError", "FetchWarning"]
 
 
 class OrqAPIError(OrqError):
@@ -39,6 +40,31 @@ class OrqNotFoundError(OrqAPIError):
 
 class OrqRateLimitError(OrqAPIError):
     """429 still answered after every retry."""
+
+
+class OrqConnectionError(OrqAPIError):
+    """No whole answer came: the connection failed, dropped, or the body was cut mid-way."""
+
+
+class OrqTimeoutError(OrqAPIError):
+    """A request (with its retries) or a whole call ran past its deadline.
+
+    A server trickling its answer byte by byte is cut off at the deadline too.
+    """
+
+
+class OrqRedirectError(OrqAPIError):
+    """The API answered with a redirect (3xx): never followed, its ``location`` is named."""
+
+    def __init__(self, status: int, location: str, method: str = "", path: str = "") -> None:
+        self.location = location
+        super().__init__(status, f"redirected to {location!r}; check base_url (redirects are not "
+                                 "followed: a POST would turn into a GET, and the key go elsewhere)",
+                         method, path)
+
+
+class OrqPagingError(OrqAPIError):
+    """The list pages never end: a page repeats, or more pages come than the count allows."""
 
 
 class FetchWarning(OrqWarning):

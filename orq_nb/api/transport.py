@@ -9,6 +9,7 @@ from __future__ import annotations
 import email.utils
 import ipaddress
 import json
+import logging
 import random
 import threading
 import time
@@ -16,12 +17,24 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+import pandas as pd
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 
-from orq_nb.api.errors import OrqAPIError, OrqAuthError, OrqNotFoundError, OrqRateLimitError
+from orq_nb.api.errors import (
+    OrqAPIError,
+    OrqAuthError,
+    OrqConnectionError,
+    OrqNotFoundError,
+    OrqRateLimitError,
+    OrqRedirectError,
+    OrqTimeoutError,
+)
 
-__all__ = ["RetryPolicy", "Transport", "check_base_url"]
+__all__ = ["Call", "Cancelled", "RetryPolicy", "Transport", "check_base_url", "GONE"]
+
+log = logging.getLogger("orq_nb")
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _EXCERPT = 200
@@ -114,14 +127,15 @@ def retry_after(value: str | None, now: float | None = None) -> float | None:
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
-def _message(response: requests.Response) -> str:
+def _message(response: requests.Response, mask) -> str:
+    """The server's message, masked by ``mask`` before it is cut short (a cut key would show)."""
     try:
         body = response.json()
     except ValueError:
         body = None
     if isinstance(body, dict) and isinstance(body.get("message"), str):
-        return body["message"]
-    text = response.text.strip().replace("\n", " ")
+        return mask(body["message"])
+    text = mask(response.text).strip().replace("\n", " ")
     return text[:_EXCERPT] + ("..." if len(text) > _EXCERPT else "") or response.reason or "error"
 
 
@@ -130,8 +144,40 @@ def _reads(method: str, path: str) -> bool:
     return method == "GET" or (method == "POST" and path.rstrip("/").endswith(("/query", "/count")))
 
 
+class Cancelled(Exception):
+    """The call was interrupted (Ctrl-C): no new request is sent."""
+
+
+class Call:
+    """What bounds one client call: an optional deadline, and a flag set when it is interrupted.
+
+    Every request of the call (on any thread) checks the flag before it is sent and
+    waits on it instead of sleeping, so an interrupted call sends nothing more and
+    its waits end at once.
+    """
+
+    def __init__(self, deadline: float | None = None) -> None:
+        self.ends = None if deadline is None else time.monotonic() + deadline
+        self.cancelled = threading.Event()
+
+    def cancel(self) -> None:
+        self.cancelled.set()
+
+
+class _Expired(Exception):
+    """An attempt ran past its wall-clock bound."""
+
+
 class Transport:
-    """Sends requests to the API, retrying what is worth retrying."""
+    """Sends requests to the API, retrying what is worth retrying.
+
+    Each attempt is bounded in wall-clock time by ``timeout`` (connect + read when a
+    tuple), body included, however slowly it trickles in; each request with its
+    retries by ``retry.max_elapsed``; a whole call by its :class:`Call`'s deadline.
+    Redirects are never followed. A loopback base URL never goes through a proxy.
+    Retries and waits are logged to the ``orq_nb`` logger; the key is masked in
+    every message that could carry it.
+    """
 
     def __init__(self, api_key: str, base_url: str, timeout: float | tuple, retry: RetryPolicy,
                  pool_size: int) -> None:
@@ -139,13 +185,20 @@ class Transport:
         self.timeout = timeout
         self.retry = retry
         self.session = requests.Session()
-        self.session.auth = _BearerAuth(_Secret(api_key))
+        self._secret = _Secret(api_key)
+        self.session.auth = _BearerAuth(self._secret)
         self.session.headers.update({"Accept": "application/json", "User-Agent": "orq_nb"})
+        if _is_loopback(urlsplit(self.base_url).hostname or ""):
+            # HTTP(S)_PROXY must not see loopback traffic: plain http there carries the key in clear.
+            self.session.trust_env = False
+            self.session.proxies = {"http": None, "https": None}
         adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max(pool_size, 1), max_retries=0)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self._lock = threading.Lock()
         self.requests_sent = 0
+        #: The server's time (its ``Date`` header, to the second) at its latest answer.
+        self.server_time: pd.Timestamp | None = None
 
     def __repr__(self) -> str:
         return f"Transport(base_url={self.base_url!r}, api_key='***')"
@@ -153,52 +206,122 @@ class Transport:
     def close(self) -> None:
         self.session.close()
 
-    def request(self, method: str, path: str, body: Any = None, ok: tuple[int, ...] = (200,)) -> Any:
+    def mask(self, text: str) -> str:
+        """``text`` with the API key replaced by ``***``."""
+        key = self._secret.reveal()
+        return text.replace(key, "***") if key and key in text else text
+
+    def _bound(self) -> float:
+        return float(sum(self.timeout)) if isinstance(self.timeout, tuple) else float(self.timeout)
+
+    def request(self, method: str, path: str, body: Any = None, ok: tuple[int, ...] = (200,),
+                call: Call | None = None) -> Any:
         """Send one request; return the decoded JSON (None for an empty answer)."""
         url = self.base_url + path
         start = time.monotonic()
-        attempt = 0
+        ends = start + self.retry.max_elapsed
+        if call is not None and call.ends is not None:
+            ends = min(ends, call.ends)
+        attempt, lost = 0, False
         while True:
+            if call is not None and call.cancelled.is_set():
+                raise Cancelled()
+            if time.monotonic() >= ends:
+                raise OrqTimeoutError(None, f"no answer within the deadline ({attempt} attempts)",
+                                      method, path)
             with self._lock:
                 self.requests_sent += 1
             try:
-                response = self.session.request(method, url, json=body, timeout=self.timeout)
-                response.content  # noqa: B018 - read the whole body here, where a cut is caught
-            except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
-                    requests.exceptions.ContentDecodingError) as error:
-                # A body cut mid-way is retried only for reads: a write may have been applied.
-                cut = isinstance(error, (requests.exceptions.ChunkedEncodingError,
-                                         requests.exceptions.ContentDecodingError))
-                wait = self._next_wait(attempt, start, None) if not cut or _reads(method, path) else None
-                if wait is None:
-                    raise OrqAPIError(None, f"{type(error).__name__} after {attempt + 1} attempts",
-                                      method, path) from None
-                time.sleep(wait)
-                attempt += 1
-                continue
-            except requests.RequestException as error:  # redirect loops, bad URLs: never a raw requests error
-                raise OrqAPIError(None, f"{type(error).__name__}: {error}", method, path) from None
-            if response.status_code in RETRY_STATUSES:
-                wait = self._next_wait(attempt, start, retry_after(response.headers.get("Retry-After")))
-                if wait is not None:
-                    response.close()
-                    time.sleep(wait)
-                    attempt += 1
-                    continue
-            return self._decode(response, method, path, ok)
+                response = self._attempt(method, url, body, min(ends, time.monotonic() + self._bound()))
+            except (_Expired, requests.Timeout) as error:
+                failure, reason = OrqTimeoutError, "timed out"
+                unsent = isinstance(error, requests.ConnectTimeout)
+            except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError,
+                    requests.exceptions.ContentDecodingError, urllib3.exceptions.HTTPError) as error:
+                failure, reason = OrqConnectionError, type(error).__name__
+                unsent = "NewConnectionError" in repr(error)  # refused: nothing reached the server
+            except requests.RequestException as error:  # bad URLs and the like: never a raw requests error
+                raise OrqAPIError(None, self.mask(f"{type(error).__name__}: {error}"), method, path) from None
+            else:
+                if response.status_code in RETRY_STATUSES:
+                    hinted = retry_after(response.headers.get("Retry-After"))
+                    wait = self._next_wait(attempt, ends, hinted)
+                    if wait is not None:
+                        log.info("%s %s: HTTP %s, retrying in %.1f s (attempt %d of %d)", method, path,
+                                 response.status_code, wait, attempt + 2, self.retry.max_retries + 1)
+                        self._wait(wait, call)
+                        attempt += 1
+                        continue
+                if lost and method == "DELETE" and response.status_code == 404:
+                    log.warning("%s %s: the first answer was lost and the retry found the session gone: "
+                                "counted as deleted by this call", method, path)
+                    return GONE
+                return self._decode(response, method, path, ok)
+            # No whole answer. Reads and DELETEs are retried (a DELETE that then finds nothing was
+            # this call's: see GONE). Any other write is retried only when it never reached the
+            # server (no connection); otherwise it may have been applied, and the caller decides.
+            again = _reads(method, path) or method == "DELETE" or unsent
+            wait = self._next_wait(attempt, ends, None) if again else None
+            if wait is None:
+                raise failure(None, f"{reason} after {attempt + 1} attempts", method, path) from None
+            log.info("%s %s: %s, retrying in %.1f s (attempt %d of %d)", method, path, reason, wait,
+                     attempt + 2, self.retry.max_retries + 1)
+            lost = True
+            self._wait(wait, call)
+            attempt += 1
 
-    def _next_wait(self, attempt: int, start: float, hinted: float | None) -> float | None:
+    def _attempt(self, method: str, url: str, body: Any, ends: float) -> requests.Response:
+        """One exchange, its body read as it arrives and abandoned at ``ends``."""
+        left = ends - time.monotonic()
+        if left <= 0:
+            raise _Expired()
+        connect, read = self.timeout if isinstance(self.timeout, tuple) else (self.timeout, self.timeout)
+        response = self.session.request(method, url, json=body, stream=True, allow_redirects=False,
+                                        timeout=(min(connect, left), min(read, left)))
+        chunks = []
+        try:
+            while True:
+                if time.monotonic() > ends:
+                    raise _Expired()
+                chunk = response.raw.read1(1 << 16)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+        except BaseException:
+            response.close()
+            raise
+        response._content = b"".join(chunks)
+        response._content_consumed = True
+        response.close()
+        stamp = response.headers.get("Date")
+        if stamp:
+            try:
+                self.server_time = pd.Timestamp(email.utils.parsedate_to_datetime(stamp)).tz_convert("UTC")
+            except (TypeError, ValueError):
+                pass
+        return response
+
+    def _wait(self, seconds: float, call: Call | None) -> None:
+        """Sleep, or less: an interrupted call stops waiting at once."""
+        if call is None:
+            time.sleep(seconds)
+        elif call.cancelled.wait(seconds):
+            raise Cancelled()
+
+    def _next_wait(self, attempt: int, ends: float, hinted: float | None) -> float | None:
         if attempt >= self.retry.max_retries:
             return None
         wait = self.retry.backoff(attempt) if hinted is None else hinted
-        if time.monotonic() - start + wait > self.retry.max_elapsed:
+        if time.monotonic() + wait > ends:
             return None
         return wait
 
     def _decode(self, response: requests.Response, method: str, path: str, ok: tuple[int, ...]) -> Any:
         status = response.status_code
+        if 300 <= status < 400:
+            raise OrqRedirectError(status, self.mask(response.headers.get("Location", "")), method, path)
         if status not in ok:
-            message = _message(response)
+            message = _message(response, self.mask)
             if status in (401, 403):
                 raise OrqAuthError(status, message, method, path)
             if status == 404:
@@ -211,5 +334,9 @@ class Transport:
         try:
             return json.loads(response.content)
         except ValueError:
-            text = response.text[:_EXCERPT].replace("\n", " ")
+            text = self.mask(response.text)[:_EXCERPT].replace("\n", " ")
             raise OrqAPIError(status, f"the answer is not valid JSON: {text!r}", method, path) from None
+
+
+#: What a DELETE answers when its first answer was lost and the retry found nothing to delete.
+GONE = object()

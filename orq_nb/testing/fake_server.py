@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import email.utils
 import gzip
 import json
 import threading
@@ -57,13 +58,22 @@ class Fault:
     ``"truncate"`` (the real answer cut in half, with a matching
     Content-Length), ``"cut"`` (the real answer's headers, then half its body and a
     closed connection: a body cut mid-way), ``"redirect"`` (a redirect to the same path,
-    every time: a loop), or ``"drop"`` (close the connection without answering).
+    every time: a loop), ``"moved"`` (one 301 to ``location``), ``"drop"`` (close the
+    connection without answering), ``"lost"`` (do what was asked, then close the connection
+    without answering: the answer is lost), ``"trickle"`` (the real answer, its body one
+    byte every ``delay`` seconds), ``"echo"`` (``status`` with a body echoing the request's
+    headers, key included, as some proxies do), or ``"endless"`` (from now on every list
+    page says ``has_more``; page p holds page ``(p - 1) % cycle + 1``: the same page again
+    with ``cycle=1``, earlier pages in turn otherwise).
     """
 
     kind: str = "status"
     status: int = 500
     retry_after: str | None = None
     path: str = "/"
+    delay: float = 0.0
+    cycle: int = 1
+    location: str = ""
 
 
 def sample_records() -> list[dict]:
@@ -110,6 +120,10 @@ class FakeOrqServer:
         self._started = time.monotonic()
         self.latency = latency
         self.faults: deque[Fault] = deque()
+        #: Called with the page number before each list page is answered (a test's hook to
+        #: change the data between pages).
+        self.before_page: Any = None
+        self._endless: Fault | None = None
         self.requests: list[tuple[str, str]] = []
         self._lock = threading.RLock()
         self._store: dict[str, dict] = {}
@@ -254,9 +268,28 @@ class FakeOrqServer:
         limit, page = body.get("limit", 100), body.get("page", 1)
         if not (isinstance(limit, int) and isinstance(page, int) and limit > 0 and page > 0):
             return 400, {"message": "limit and page must be positive integers"}
+        if self.before_page is not None:
+            self.before_page(page)
         found = self._matching(filters)
+        if self._endless is not None:
+            shown = (page - 1) % self._endless.cycle + 1
+            data = found[(shown - 1) * limit : shown * limit]
+            return 200, {"object": "list", "data": data, "has_more": True}
         data = found[(page - 1) * limit : page * limit]
         return 200, {"object": "list", "data": data, "has_more": page * limit < len(found)}
+
+    def add(self, record: dict) -> None:
+        """Store one more session (either key style), as if created elsewhere."""
+        wire = to_wire(record)
+        with self._lock:
+            self._store[wire["_id"]] = wire
+            self._changed()
+
+    def remove(self, session_id: str) -> None:
+        """Delete one session, as if deleted elsewhere."""
+        with self._lock:
+            del self._store[session_id]
+            self._changed()
 
     def _create(self, body: Any) -> tuple[int, Any]:
         if not isinstance(body, dict):
@@ -298,6 +331,10 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet
         pass
 
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The ``Date`` header, from the server's own clock."""
+        return email.utils.format_datetime(self.fake.now, usegmt=True)
+
     def _serve(self) -> None:
         fake = self.fake
         path = urlsplit(self.path).path
@@ -308,6 +345,18 @@ class _Handler(BaseHTTPRequestHandler):
         if fake.latency:
             time.sleep(fake.latency)
         fault = fake._take_fault(path)
+        if fault and fault.kind == "endless":
+            fake._endless, fault = fault, None
+        if fault and fault.kind == "moved":
+            self.send_response(301)
+            self.send_header("Location", fault.location)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        if fault and fault.kind == "echo":
+            first = sorted(self.headers.items(), key=lambda kv: kv[0] != "Authorization")
+            echoed = "; ".join(f"{k}: {v}" for k, v in first)
+            return self._send(fault.status, f"upstream failed for request [{echoed}]".encode(), "text/plain")
         if fault and fault.kind == "redirect":
             fake.faults.appendleft(fault)  # a loop: every request to the path is redirected again
             self.send_response(307)
@@ -331,7 +380,23 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             return self._send(400, b'{"message": "body is not JSON"}', "application/json")
         status, answer = fake.handle(self.command, path, body)
+        if fault and fault.kind == "lost":
+            self.close_connection = True
+            return
         payload = b"" if answer is None else json.dumps(answer).encode()
+        if fault and fault.kind == "trickle":
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            try:
+                for i in range(len(payload)):
+                    self.wfile.write(payload[i : i + 1])
+                    self.wfile.flush()
+                    time.sleep(fault.delay)
+            except OSError:  # the client gave up: as it should
+                self.close_connection = True
+            return
         if fault and fault.kind == "truncate":
             payload = payload[: len(payload) // 2]
         if fault and fault.kind == "cut":  # promise the whole body, send half, hang up

@@ -301,17 +301,20 @@ def test_a_read_cut_mid_body_is_retried(fake):
     assert [p for _, p in fake.requests].count("/v2/sessions/s1") == 2
 
 
-def test_a_write_cut_mid_body_is_not_sent_again_and_says_so(fake):
+def test_a_write_cut_mid_body_is_read_back_before_it_is_sent_again(fake):
     client = client_for(fake)
-    fake.inject(Fault("cut", path="/v2/sessions/s1"))
-    with pytest.raises(orq_nb.OrqAPIError, match="ChunkedEncodingError after 1 attempts"):
-        client.update_session("s1", title="once")
-    assert [m for m, p in fake.requests if p == "/v2/sessions/s1"] == ["PATCH"]
+    fake.inject(Fault("cut", path="/v2/sessions/s1"))  # applied, then the answer cut in half
+    assert client.update_session("s1", title="once")["title"] == "once"
+    assert [m for m, p in fake.requests if p == "/v2/sessions/s1"] == ["PATCH", "GET"]  # not sent twice
+    fake.requests.clear()
+    fake.inject(Fault("drop", path="/v2/sessions/s1"))  # dropped before it was applied
+    assert client.update_session("s1", title="twice")["title"] == "twice"
+    assert [m for m, p in fake.requests if p == "/v2/sessions/s1"] == ["PATCH", "GET", "PATCH"]
 
 
 def test_a_redirect_loop_is_an_orq_error(fake):
     client = client_for(fake)
     fake.inject(Fault("redirect", path="/v2/sessions/tags"))
-    with pytest.raises(orq_nb.OrqAPIError, match="TooManyRedirects"):
+    with pytest.raises(orq_nb.OrqAPIError, match="redirected to '/v2/sessions/tags'"):
         client.session_tags()
     fake.faults.clear()
