@@ -169,6 +169,33 @@ _PAGES = pa.schema([pa.field("data", pa.list_(pa.struct(_struct(())))), pa.field
                     pa.field("has_more", pa.bool_()), pa.field("hasMore", pa.bool_())])
 
 
+class TooLongNumber:
+    """A JSON number with more digits than Python's int parser takes: its record is rejected.
+
+    Neither a number nor a string to the schema, so the field that holds it
+    names itself in the reason; the rest of the file loads.
+    """
+
+    __slots__ = ("digits",)
+
+    def __init__(self, text: str) -> None:
+        self.digits = len(text)
+
+    def __repr__(self) -> str:
+        return f"<a number of {self.digits:,} digits>"
+
+
+def _parse_int(text: str) -> int | TooLongNumber:
+    try:
+        return int(text)
+    except ValueError:  # past sys.get_int_max_str_digits()
+        return TooLongNumber(text)
+
+
+#: Python's JSON decoder, but a number too long for ``int`` becomes a :class:`TooLongNumber`.
+DECODER = json.JSONDecoder(parse_int=_parse_int)
+
+
 class _Lines:
     """The text of each line, zero-copy over the buffer, and the line of each session."""
 
@@ -179,7 +206,7 @@ class _Lines:
         self.line_of, self.item_of = line_of, item_of
         self._any_null = data.find(b"null") >= 0
         self._nulls: np.ndarray | None = None
-        self.decoded = lru_cache(maxsize=4)(lambda line: json.loads(self.text[line].as_py()))
+        self.decoded = lru_cache(maxsize=4)(lambda line: DECODER.decode(self._line(line)))
 
     def lines(self, rows: np.ndarray) -> np.ndarray:
         return rows if self.line_of is None else self.line_of[rows]
@@ -192,10 +219,14 @@ class _Lines:
             self._nulls = pc.match_substring(self.text, "null").to_numpy(zero_copy_only=False)
         return rows[self._nulls[self.lines(rows)]]
 
+    def _line(self, line: int) -> str:
+        # Bytes that are not UTF-8 become lone surrogates, which the schema refuses by field.
+        return self.text[line].as_buffer().to_pybytes().decode("utf-8", "surrogateescape")
+
     def record(self, row: int) -> Any:
         """The raw record of a session, decoded from its line by Python's json."""
         if self.line_of is None:
-            return json.loads(self.text[row].as_py())
+            return DECODER.decode(self._line(row))
         return self.decoded(int(self.line_of[row]))["data"][int(self.item_of[row])]
 
 

@@ -7,11 +7,11 @@ bytes to Python's ``json`` and :mod:`~orq_nb.load.from_records`.
 
 from __future__ import annotations
 
-import gzip
 import io
 import json
 import os
 import re
+import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -22,9 +22,11 @@ import pyarrow as pa
 import pyarrow.feather as feather
 import pyarrow.parquet as pq
 
-from orq_nb.load.errors import Reject, SessionFileError
-from orq_nb.load.frame import Errors, check_errors, finish, load_parsed
+from orq_nb.errors import warn_user
+from orq_nb.load.errors import Reject, SessionFileError, SessionsSkippedWarning
+from orq_nb.load.frame import Errors, check_errors, finish, load_parsed, sessions_frame
 from orq_nb.load.from_arrow import parse_table
+from orq_nb.load.from_json import DECODER as _DECODER
 from orq_nb.load.from_json import parse_json
 from orq_nb.load.from_records import gc_paused, is_envelope, page_data, parse_records, session_records
 
@@ -37,7 +39,6 @@ _OTHER_FORMATS = {".csv": "CSV", ".tsv": "TSV", ".xlsx": "Excel", ".xls": "Excel
                   ".xml": "XML", ".avro": "Avro", ".orc": "ORC"}
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
 _NON_SPACE = re.compile(r"[^ \t\n\r]")
-_DECODER = json.JSONDecoder()
 
 
 class _BadLine:
@@ -88,7 +89,7 @@ def _json_records(text: str, name: str) -> Iterator[Any]:
     start = _WHITESPACE.match(text).end()
     if not text.startswith("[", start):
         try:
-            document = json.loads(text)
+            document = _DECODER.decode(text)
         except json.JSONDecodeError as error:
             raise _file_error(name, error) from None
         yield from session_records(document)
@@ -106,7 +107,7 @@ def _line_records(lines: IO[str]) -> Iterator[Any]:
         if not line.strip():
             continue
         try:
-            item = json.loads(line)
+            item = _DECODER.decode(line)
         except json.JSONDecodeError as error:
             yield _BadLine(line.rstrip("\n"), number, error)
             continue
@@ -147,40 +148,55 @@ def _suffix(name: str) -> str:
     return Path(path.stem).suffix if path.suffix == ".gz" else path.suffix
 
 
-def _read_all(f: IO[bytes]) -> bytearray:
-    """Every byte of an open binary file (unzipped if it is gzip), into one buffer."""
+def _gunzip(f: IO[bytes]) -> tuple[bytearray, bool]:
+    """The unzipped bytes of a gzip stream (members one after another), and whether it was cut short.
+
+    Everything before a cut is kept, to the last byte that could be unzipped.
+    """
+    data, unzip = bytearray(), zlib.decompressobj(wbits=31)
+    try:
+        while block := f.read(1 << 24):
+            while block:
+                data += unzip.decompress(block)
+                block = unzip.unused_data if unzip.eof else b""
+                if unzip.eof and block:
+                    unzip = zlib.decompressobj(wbits=31)  # the next member
+    except zlib.error:
+        return data, True
+    return data, not unzip.eof
+
+
+def _read_all(f: IO[bytes]) -> tuple[bytearray, bool]:
+    """Every byte of an open binary file (unzipped if it is gzip), into one buffer; and whether cut."""
     if f.peek(2)[:2] == _GZIP:
-        data = bytearray()
-        with gzip.GzipFile(fileobj=f) as unzipped:
-            while block := unzipped.read(1 << 24):
-                data += block
-        return data
+        return _gunzip(f)
     size = os.fstat(f.fileno()).st_size
     data = bytearray(size)  # regular files: one allocation, read in place
     got = f.readinto(data) if size else 0
     del data[got:]
     while block := f.read(1 << 24):  # pipes and files that grew
         data += block
-    return data
+    return data, False
 
 
-def _source(source: str | os.PathLike | IO) -> tuple[pa.Table | None, bytearray | None]:
-    """A Parquet or Feather table, or the source's (unzipped) bytes; each source is read once."""
+def _source(source: str | os.PathLike | IO) -> tuple[pa.Table | None, bytearray | None, bool]:
+    """A Parquet or Feather table, or the source's (unzipped) bytes and whether a .gz was cut short."""
     if isinstance(source, (str, os.PathLike)):
         with open(source, "rb") as f:
             head = f.peek(6)[:6]
             if not head.startswith((_PARQUET, _FEATHER)):
-                return None, _read_all(f)
-        return (pq.read_table(source) if head.startswith(_PARQUET) else feather.read_table(source)), None
+                return None, *_read_all(f)
+        table = pq.read_table(source) if head.startswith(_PARQUET) else feather.read_table(source)
+        return table, None, False
     raw = source.read()
-    data = bytearray(raw.encode("utf-8") if isinstance(raw, str) else raw)
+    data, cut = bytearray(raw.encode("utf-8") if isinstance(raw, str) else raw), False
     if data[:2] == _GZIP:
-        data = bytearray(gzip.decompress(data))
+        data, cut = _gunzip(io.BytesIO(data))
     if data.startswith(_PARQUET):
-        return pq.read_table(pa.BufferReader(data)), None
+        return pq.read_table(pa.BufferReader(data)), None, False
     if data.startswith(_FEATHER):
-        return feather.read_table(pa.BufferReader(data)), None
-    return None, data
+        return feather.read_table(pa.BufferReader(data)), None, False
+    return None, data, cut
 
 
 def read_sessions(
@@ -221,7 +237,7 @@ def read_sessions(
     if other is not None:
         raise SessionFileError(f"{name} looks like {other}, which read_sessions does not read; it reads "
                                f"{SUPPORTED}. (A table of sessions: pd.read_csv it, then sessions_frame.)")
-    table, data = _source(path_or_file)
+    table, data, cut = _source(path_or_file)
     if table is not None:
         size = table.num_rows
         parsed = parse_table(table)
@@ -231,6 +247,15 @@ def read_sessions(
     if data.startswith(_BOM):
         data[:3] = b"   "
     lines = _suffix(name) in _LINES_SUFFIXES or (_suffix(name) != ".json" and _sniff_lines(data[:1 << 20]))
+    if cut:
+        data, lost = _after_cut(data, name, lines, errors)
+        rejects = [] if rejects is None else rejects
+        frame = read_sessions(io.BytesIO(bytes(data)), "skip", rejects, chunk_size) if data.strip() \
+            else finish([sessions_frame([])], [], 0, "skip", None)
+        cut_reject = Reject(len(frame) + len(rejects), None, {"(file)": [lost]}, None)
+        rejects.append(cut_reject)
+        warn_user(SessionsSkippedWarning([cut_reject], len(frame) + len(rejects)))
+        return frame
     parsed = parse_json(data, lines)
     if parsed is not None:
         del data  # the parsed batch holds what it still needs of the buffer
@@ -239,15 +264,42 @@ def read_sessions(
     return _read_with_python(data, name, lines, errors, rejects, chunk_size)
 
 
+def _after_cut(data: bytearray, name: str, lines: bool, errors: Errors) -> tuple[bytearray, str]:
+    """What a cut-short .gz still holds that can be trusted: its whole lines, with ``errors="skip"``."""
+    if errors == "raise" or not lines:
+        raise SessionFileError(
+            f"{name} ends mid-way (a truncated gzip file: {len(data):,} bytes could be unzipped)"
+            + ("; errors='skip' keeps the whole records before the cut" if lines else ""))
+    end = data.rfind(b"\n") + 1
+    whole = data[:end]
+    number = whole.count(b"\n")
+    return whole, f"{name} ends mid-way (a truncated gzip file): everything after line {number:,} is lost"
+
+
 def _read_with_python(data: bytearray, name: str, lines: bool, errors: Errors, rejects: list | None,
                       chunk_size: int) -> pd.DataFrame:
-    """Python's ``json`` over the same bytes, validated chunk by chunk."""
+    """Python's ``json`` over the same bytes, validated chunk by chunk.
+
+    Bytes that are not UTF-8 become lone surrogates, which the schema refuses in
+    whichever field holds them: their record is rejected, not the file.
+    """
     try:
-        text = data.decode("utf-8")
+        text, hint = data.decode("utf-8"), ""
     except UnicodeDecodeError as error:
-        raise SessionFileError(f"{name} is not UTF-8 JSON text ({error.reason} at byte {error.start}); "
-                               f"read_sessions reads {SUPPORTED}") from None
+        text = data.decode("utf-8", "surrogateescape")
+        hint = (f" (nor is it all UTF-8: {error.reason} at byte {error.start}); read_sessions reads "
+                f"{SUPPORTED}")
     del data
+    try:
+        return _records_with_python(text, name, lines, errors, rejects, chunk_size)
+    except SessionFileError as error:
+        if not hint:
+            raise
+        raise SessionFileError(str(error) + hint) from None
+
+
+def _records_with_python(text: str, name: str, lines: bool, errors: Errors, rejects: list | None,
+                         chunk_size: int) -> pd.DataFrame:
     frames, bad, total = [], [], 0
     with gc_paused():
         if lines or _sniff_lines(text):

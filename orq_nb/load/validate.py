@@ -225,4 +225,38 @@ def validate(parsed: Parsed) -> dict[str, pa.Array]:
                 checked_parents.add(parent)
         array, given = _resolve(parsed, column)
         out[column.name] = _check(column, array, given, flag)
+        _flag_invalid_utf8(out[column.name], flag)
     return out
+
+
+def _flag_invalid_utf8(array: Any, flag: np.ndarray) -> None:
+    """Flag rows whose text is not valid UTF-8 (pyarrow's JSON reader passes such bytes through).
+
+    The schema then rejects each with the field named; a frame never holds a string
+    that would raise on display or kill the process when written out.
+    """
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    if not isinstance(array, pa.Array):
+        return
+    strings = array.flatten() if pa.types.is_list(array.type) or pa.types.is_large_list(array.type) else array
+    if not (pa.types.is_string(strings.type) or pa.types.is_large_string(strings.type)):
+        return
+    try:
+        strings.validate(full=True)
+        return
+    except pa.ArrowInvalid:
+        pass
+    raw = strings.cast(pa.large_binary()).to_pylist()
+    bad = np.zeros(len(raw), dtype=bool)
+    for i, value in enumerate(raw):
+        if value is not None:
+            try:
+                value.decode("utf-8")
+            except UnicodeDecodeError:
+                bad[i] = True
+    if strings is array:
+        flag |= bad
+    else:  # a list column: the rows of the bad values
+        rows = pc.list_parent_indices(array).to_numpy()
+        flag[np.unique(rows[bad])] = True

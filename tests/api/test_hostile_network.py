@@ -302,7 +302,8 @@ def test_a_key_echoed_by_the_server_is_masked_everywhere(fake, caplog, recwarn):
     fake.inject(Fault("echo", 502, path="/v2/sessions/count"), Fault("echo", 502, path="/v2/sessions/count"))
     with caplog.at_level(logging.DEBUG, logger="orq_nb"), pytest.raises(orq_nb.OrqAPIError) as caught:
         client.count_sessions()
-    assert "Authorization" in str(caught.value) and KEY not in str(caught.value) and "***" in str(caught.value)
+    message = str(caught.value)
+    assert "Authorization" in message and KEY not in message and "***" in message
     fake.inject(Fault("echo", 502, path="/v2/sessions/count"))
     with caplog.at_level(logging.DEBUG, logger="orq_nb"):
         with pytest.warns(orq_nb.FetchWarning) as warned:

@@ -202,7 +202,8 @@ def test_select_on_the_plot_relabel_on_the_server_and_undo(fake, voila_on_fake):
             page.locator(".jupyter-widgets", has=head).locator("xpath=following::button[.='Download CSV']"
                                                              ).first.click()
         rows = download.value.path().read_text(encoding="utf-8").strip().splitlines()
-        assert len(rows) == len(want) + 1 and {r.split(",")[0].strip('"') for r in rows[1:]} == set(want["id"])
+        assert len(rows) == len(want) + 1
+        assert {r.split(",")[0].strip('"') for r in rows[1:]} == set(want["id"])
         page.get_by_text("write to orq.ai", exact=True).click()
         add = page.get_by_placeholder("tag to add")
         add.fill("review-browser")
