@@ -1,17 +1,23 @@
-"""Which session has which tag: a boolean matrix built once per frame and reused."""
+"""Which session has which tag: a boolean matrix, built from the frame as it is now."""
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Iterable
 from itertools import chain
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["TagIndex"]
+__all__ = ["TagIndex", "as_tags"]
 
-_INDEXES: dict[int, tuple[weakref.ref, np.ndarray, TagIndex]] = {}
+
+def as_tags(value) -> list:
+    """A session's tags as a list: None, NaN (after a merge or a hand edit) and non-lists are no tags."""
+    if isinstance(value, list):
+        return value
+    if isinstance(value, tuple | np.ndarray | pd.Series):
+        return list(value)
+    return []
 
 
 class TagIndex:
@@ -20,10 +26,11 @@ class TagIndex:
     Parameters
     ----------
     tags : Series of list of str
-        The ``tags`` column of a sessions frame.
+        The ``tags`` column of a sessions frame; None or NaN counts as no tags.
     """
 
     def __init__(self, tags: pd.Series) -> None:
+        tags = [t if isinstance(t, list) else as_tags(t) for t in tags]
         lengths = np.fromiter(map(len, tags), dtype=np.int64, count=len(tags))
         codes, uniques = pd.factorize(pd.Series(list(chain.from_iterable(tags)), dtype=object))
         order = np.argsort(-np.bincount(codes, minlength=len(uniques)), kind="stable")
@@ -39,16 +46,13 @@ class TagIndex:
 
     @classmethod
     def of(cls, df: pd.DataFrame) -> TagIndex:
-        """The index of ``df``, built on first use and kept while ``df`` and its tags live."""
-        key = id(df)
-        cached = _INDEXES.get(key)
-        tags = df["tags"].to_numpy()
-        if cached and cached[0]() is df and _same_buffer(cached[1], tags):
-            return cached[2]
-        index = cls(df["tags"])
-        # Holding the array keeps its buffer alive, so its address cannot be reused.
-        _INDEXES[key] = (weakref.ref(df, lambda _: _INDEXES.pop(key, None)), tags, index)
-        return index
+        """The index of ``df`` as it is now.
+
+        Never cached between calls: an in-place edit of the tags column
+        (``df.at[i, "tags"] = [...]``) is seen by the next filter. The explorer,
+        which owns its frame, keeps its own index and updates it on relabelling.
+        """
+        return cls(df["tags"])
 
     def columns(self, tags: Iterable[str]) -> list[int]:
         """Matrix columns of ``tags`` (unknown tags have none)."""
@@ -70,6 +74,3 @@ class TagIndex:
             keep &= ~self.matrix[:, self.columns(exclude)].any(axis=1)
         return keep
 
-
-def _same_buffer(a: np.ndarray, b: np.ndarray) -> bool:
-    return len(a) == len(b) and a.__array_interface__["data"][0] == b.__array_interface__["data"][0]

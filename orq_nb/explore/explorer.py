@@ -18,6 +18,7 @@ import pandas as pd
 import traitlets
 
 from orq_nb.analysis.selection import select_box, select_lasso
+from orq_nb.analysis.tags import as_tags
 from orq_nb.api.client import REPORT_COLUMNS, OrqClient, relabelled, tag_list
 from orq_nb.errors import OrqError
 from orq_nb.explore.figure import SessionFigure, Shape
@@ -403,7 +404,7 @@ class SessionExplorer(widgets.Box):
         """What :meth:`apply_tags` would do to the selection, from the frame alone (no requests)."""
         add, remove = tag_list(add), tag_list(remove)
         rows = self.selected
-        same = sum(relabelled(tags, add, remove) == list(tags) for tags in rows["tags"])
+        same = sum(relabelled(as_tags(t), add, remove) == as_tags(t) for t in rows["tags"])
         change = ", ".join([f"+{t}" for t in add] + [f"-{t}" for t in remove]) or "no change"
         return f"{len(rows):,} sessions: {change}; {same:,} already tagged"
 
@@ -457,10 +458,10 @@ class SessionExplorer(widgets.Box):
             if self.store is not None and len(updated):
                 self.store.write(updated)  # the store only ever takes what the server answered
         else:
-            after = [relabelled(tags, add, remove) for tags in rows["tags"]]
-            changed = [a != list(b) for a, b in zip(after, rows["tags"], strict=True)]
+            after = [relabelled(as_tags(tags), add, remove) for tags in rows["tags"]]
+            changed = [a != as_tags(b) for a, b in zip(after, rows["tags"], strict=True)]
             report = pd.DataFrame({"id": rows["id"].to_numpy(), "ok": True, "changed": changed,
-                                   "tags_before": [list(t) for t in rows["tags"]], "tags_after": after,
+                                   "tags_before": [as_tags(t) for t in rows["tags"]], "tags_after": after,
                                    "changed_elsewhere": False, "error": None}, columns=REPORT_COLUMNS)
             updated = rows.assign(tags=pd.Series(after, index=rows.index, dtype=object))
         self._reload(_replace_rows(self.df, updated))

@@ -24,6 +24,7 @@ _HOVER = "%{text}<br>duration %{x:,.2f} s<br>cost $%{y:,.5f}<extra></extra>"
 _COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#bcbd22",
             "#17becf"]
 _GREY, _LIGHT = "#8c8c8c", "#cccccc"
+_MAX_CIRCLED = 5_000
 
 
 def _palette(n: int) -> list[str]:
@@ -199,8 +200,8 @@ class SessionFigure:
 
     def _circle(self, selected: np.ndarray, rows: np.ndarray) -> None:
         circled = self.shown(np.intersect1d(selected, rows, assume_unique=True))
-        if len(circled) > self.max_points:
-            circled = circled[:: len(circled) // self.max_points + 1]
+        if len(circled) > _MAX_CIRCLED:  # a sample of them: the table lists them all
+            circled = circled[:: len(circled) // _MAX_CIRCLED + 1]
         self._rows[len(self.names) + 1] = circled
         self.traces[-1].update(x=self.x[circled], y=self.y[circled],
                                name=f"selected ({len(circled):,})", visible=bool(len(circled)))

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from orq_nb.analysis.tags import as_tags
 from orq_nb.explore.common import categories, highlighted
 
 _HOVER = ("id %{customdata[0]}<br>external id %{customdata[1]}<br>title %{customdata[2]}"
@@ -34,7 +35,7 @@ def plotly_duration_vs_cost(df: pd.DataFrame, color_by: str | None, logx: bool, 
     custom = np.stack([
         data["id"].astype(object).to_numpy(), data["external_id"].astype(object).to_numpy(),
         data["title"].fillna("").astype(object).to_numpy(),
-        np.array([", ".join(t) for t in data["tags"]], dtype=object),
+        np.array([", ".join(as_tags(t)) for t in data["tags"]], dtype=object),
     ], axis=-1) if len(data) else np.empty((0, 4), dtype=object)
     x, y = data["duration_ms"].to_numpy() / 1000, data["total_cost"].to_numpy()
     fig = go.Figure()

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from orq_nb.analysis.tags import as_tags
 from orq_nb.api.bodies import filters_body
 from orq_nb.errors import warn_user
 from orq_nb.load.columns import COLUMN_NAMES, VALID_SCHEMA
@@ -452,7 +453,8 @@ def _in_scope(df: pd.DataFrame, scope: dict) -> pd.DataFrame:
         if scope.get(key) is not None:
             keep &= (df[key] == scope[key]).to_numpy(dtype=bool, na_value=False)
     if scope.get("tags"):
-        keep &= df["tags"].map(lambda tags: bool(set(tags) & set(scope["tags"]))).to_numpy(dtype=bool)
+        wanted = set(scope["tags"])
+        keep &= df["tags"].map(lambda tags: bool(set(as_tags(tags)) & wanted)).to_numpy(dtype=bool)
     return df[keep]
 
 
