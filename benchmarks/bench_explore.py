@@ -8,6 +8,8 @@ naive path measured in the same run:
 ``plt.scatter`` of those rows, rendered. Targets: at most 250 ms per
 interaction, at least 10x faster than the naive path.
 
+Then a tag change in the explorer's own frame (Apply of one tag to 1,000 sessions,
+median of 5, target under 250 ms: the tag index is updated row by row, not rebuilt).
 Then the relabel loop: a box selection of about 10,000 sessions until the
 selection's table is ready (median of 10, target at most 300 ms), and Apply of
 one tag to 1,000 sessions against the fake server with 20 ms latency, against
@@ -88,9 +90,24 @@ def main() -> int:
     print(f"naive baseline  median {base_ms:7.0f} ms ({len(baseline)} runs)")
     print(f"ratio {ratio:.1f}x (target >= {TARGET_RATIO:.0f}x)")
     met = ours_ms <= TARGET_MS and ratio >= TARGET_RATIO
+    met &= tag_change(explorer, df)
     met &= relabel_loop(explorer, df)
     print("targets met" if met else "targets missed")
     return 0
+
+
+def tag_change(explorer, df) -> bool:
+    """Apply (local) of one tag to 1,000 selected sessions, to everything redrawn: median of 5."""
+    times = []
+    for i in range(5):
+        explorer.select(df["id"].iloc[i * 1000 : (i + 1) * 1000])
+        start = time.perf_counter()
+        explorer.apply_tags(add=f"bench-{i}")
+        times.append(time.perf_counter() - start)
+    ms = statistics.median(times) * 1000
+    print(f"a tag change (Apply to 1,000 sessions, in the frame): median {ms:.0f} ms, first "
+          f"{times[0] * 1000:.0f} ms (target < 250 ms)")
+    return ms < 250
 
 
 def relabel_loop(explorer, df) -> bool:

@@ -54,6 +54,31 @@ class TagIndex:
         """
         return cls(df["tags"])
 
+    def with_rows(self, positions: np.ndarray, tags: Iterable) -> TagIndex:
+        """A new index: this one with the rows at ``positions`` holding ``tags`` instead.
+
+        What relabelling a few sessions costs, instead of rebuilding from every row;
+        new tags get columns at the end, and ``counts`` stays sorted by count.
+        """
+        tags = [as_tags(t) for t in tags]
+        new = [t for t in dict.fromkeys(chain.from_iterable(tags)) if t not in self._column]
+        out = object.__new__(TagIndex)
+        out.tags = self.tags + new
+        out._column = {tag: i for i, tag in enumerate(out.tags)}
+        out.matrix = np.zeros((len(self.matrix), len(out.tags)), dtype=bool)
+        out.matrix[:, : len(self.tags)] = self.matrix
+        out.matrix[positions] = False
+        rows = np.repeat(np.asarray(positions), [len(t) for t in tags])
+        out.matrix[rows, [out._column[t] for t in chain.from_iterable(tags)]] = True
+        counts = out.matrix.sum(axis=0)
+        keep = counts > 0
+        if not keep.all():  # a tag no session has anymore: gone, as a rebuild would drop it
+            out.matrix, out.tags = out.matrix[:, keep], [t for t, k in zip(out.tags, keep, strict=True) if k]
+            out._column, counts = {tag: i for i, tag in enumerate(out.tags)}, counts[keep]
+        out.counts = pd.Series(counts, index=pd.Index(out.tags, name="tag"), name="sessions").sort_values(
+            ascending=False, kind="stable")
+        return out
+
     def columns(self, tags: Iterable[str]) -> list[int]:
         """Matrix columns of ``tags`` (unknown tags have none)."""
         return [self._column[t] for t in tags if t in self._column]

@@ -51,11 +51,36 @@ def _tags_in(text: str) -> list[str]:
     return [t.strip() for t in text.split(",") if t.strip()]
 
 
-def _replace_rows(df: pd.DataFrame, updated: pd.DataFrame) -> pd.DataFrame:
-    """A new frame: ``df`` with the rows of ``updated`` (by id) in their places; ``df`` is untouched."""
-    where = pd.Index(df["id"]).get_indexer(updated["id"])
-    updated = updated[where >= 0].set_axis(df.index[where[where >= 0]])
-    return pd.concat([df.drop(index=updated.index), updated[df.columns]]).loc[df.index]
+def _replace_rows(df: pd.DataFrame, updated: pd.DataFrame, ids: pd.Index) -> tuple[pd.DataFrame, np.ndarray]:
+    """A new frame: ``df`` with the rows of ``updated`` (by id) in their places; ``df`` is untouched.
+
+    Only the columns whose values changed are copied (relabelling changes tags and
+    ``updated_at``): at a million sessions that is milliseconds, not a rebuild.
+    ``ids`` is ``pd.Index(df["id"])``, built once. Returns the frame and the positions
+    that were replaced.
+    """
+    where = ids.get_indexer(updated["id"])
+    found = where >= 0
+    positions, updated = where[found], updated[found]
+    out = df.copy(deep=False)
+    for name in df.columns:
+        new = updated[name]
+        old = df[name].iloc[positions]
+        if name == "tags":
+            same = all(as_tags(a) == as_tags(b) for a, b in zip(old, new, strict=True))
+        else:
+            same = old.reset_index(drop=True).equals(new.reset_index(drop=True).astype(old.dtype))
+        if same:
+            continue
+        column = df[name].copy()
+        if name == "tags":
+            values = column.to_numpy(dtype=object, copy=True)
+            values[positions] = pd.Series(list(new), dtype=object).to_numpy()
+            column = pd.Series(values, index=df.index, name=name, dtype=object)
+        else:
+            column.iloc[positions] = new.astype(old.dtype).to_numpy()
+        out[name] = column
+    return out, positions
 
 
 class SessionExplorer(widgets.Box):
@@ -185,12 +210,28 @@ class SessionExplorer(widgets.Box):
     def _project_names(self) -> list[str]:
         return list(self._project_series().index)
 
-    def _reload(self, df: pd.DataFrame) -> None:
-        """Show a changed frame with the filters, axes and selection kept."""
-        self._load(df)
+    def _reload(self, df: pd.DataFrame, changed: np.ndarray | None = None) -> None:
+        """Show a changed frame with the filters, axes and selection kept.
+
+        With ``changed`` (the positions replaced), only what those rows touch is
+        recomputed: the tag index, the plot's groups and, when they moved, the
+        plotted values; projects and dates are reloaded only if those changed.
+        """
+        index = None
+        if changed is not None and len(df) == len(self.df):
+            old = self.df
+            index = self.tag_filter.index.with_rows(changed, df["tags"].iloc[changed])
+            kept = ("project_id", "started_at", "duration_ms", "total_cost", "total_tokens")
+            if all(old[c].iloc[changed].reset_index(drop=True).equals(
+                    df[c].iloc[changed].reset_index(drop=True)) for c in kept):
+                self.df = df  # what the filters, the plot's values and the summary read is unchanged
+            else:
+                self._load(df)
+        else:
+            self._load(df)
         self._quiet = True
         try:
-            self.tag_filter.set_frame(df)
+            self.tag_filter.set_frame(df, index)
             self.add_tag.options = self.remove_tag.options = list(self.tag_filter.index.tags)
             names = self._project_names()
             self.projects.allowed_tags = names
@@ -198,7 +239,7 @@ class SessionExplorer(widgets.Box):
             self.project_counts.value = counts_html(self._project_series(), 8, "projects")
         finally:
             self._quiet = False
-        self.plot.set_frame(df)
+        self.plot.set_frame(df, changed)
         self.update()
         self._render_selection()
 
@@ -464,7 +505,7 @@ class SessionExplorer(widgets.Box):
                                    "tags_before": [as_tags(t) for t in rows["tags"]], "tags_after": after,
                                    "changed_elsewhere": False, "error": None}, columns=REPORT_COLUMNS)
             updated = rows.assign(tags=pd.Series(after, index=rows.index, dtype=object))
-        self._reload(_replace_rows(self.df, updated))
+        self._reload(*_replace_rows(self.df, updated, self._ids))
         return report.astype({"id": "str", "ok": bool, "changed": bool, "changed_elsewhere": bool})
 
     def _status(self, verb: str, add: list[str], remove: list[str], report: pd.DataFrame) -> None:

@@ -108,11 +108,21 @@ class SessionFigure:
         }
         self.widget = ScatterWidget(on_event=self._event, layout={"width": "100%"})
 
-    def set_frame(self, df: pd.DataFrame) -> None:
-        """Plot ``df`` (e.g. after relabelling); the legend groups and their colours stay as they were."""
+    def set_frame(self, df: pd.DataFrame, changed: np.ndarray | None = None) -> None:
+        """Plot ``df`` (e.g. after relabelling); the legend groups and their colours stay as they were.
+
+        With ``changed`` (positions), only those rows are regrouped: the rest is as it was.
+        """
+        if changed is not None and self.names and self.color_by and len(df) == len(self.df):
+            self.df = df
+            self.x[changed] = df["duration_ms"].to_numpy(dtype=float)[changed] / 1000
+            self.y[changed] = df["total_cost"].to_numpy(dtype=float)[changed]
+            groups = categories(df.iloc[changed], self.color_by, top=8, names=self.names)
+            self.codes[changed] = groups.cat.codes.to_numpy()
+            return
         self.df = df
         self.x = df["duration_ms"].to_numpy(dtype=float) / 1000
-        self.y = df["total_cost"].to_numpy(dtype=float)
+        self.y = np.array(df["total_cost"].to_numpy(dtype=float))  # its own: rows change in place
         if not (self.color_by and len(df)):
             self.names = self.names or ["sessions"]
             self.codes = np.zeros(len(df), dtype=np.int64)

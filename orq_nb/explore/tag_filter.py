@@ -49,9 +49,9 @@ class TagFilter(widgets.VBox):
             child.observe(self._changed, names="value")
         self._changed()
 
-    def set_frame(self, df: pd.DataFrame) -> None:
+    def set_frame(self, df: pd.DataFrame, index: TagIndex | None = None) -> None:
         """Show another frame (e.g. after relabelling), keeping the chosen tags that still exist."""
-        self.df, self.index = df, TagIndex.of(df)
+        self.df, self.index = df, index or TagIndex.of(df)
         known = list(self.index.tags)
         self._quiet = True
         try:

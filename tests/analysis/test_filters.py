@@ -84,13 +84,25 @@ def test_counts_and_cost_by_tag_match_a_python_count(rows):
         assert by_tag.loc[tag, "median_duration_s"] == pytest.approx(having["duration_ms"].median() / 1000)
 
 
-def test_tag_index_is_built_once_per_frame_and_rebuilt_when_tags_change():
+def test_a_tag_index_updated_row_by_row_equals_one_rebuilt_from_the_frame():
     df = orq_nb.load_sample()
-    first = TagIndex.of(df)
-    assert TagIndex.of(df) is first
-    assert TagIndex.of(df.copy()) is not first
-    df["tags"] = df["tags"].map(lambda t: t + ["new"])
-    assert "new" in TagIndex.of(df).tags
+    rng = np.random.default_rng(5)
+    positions = np.sort(rng.choice(len(df), 300, replace=False))
+    known = list(TagIndex.of(df).tags)
+    new_tags = [list(rng.choice(known + ["fresh", "other-new"], rng.integers(0, 4), replace=False))
+                for _ in positions]
+    new_tags[0] = None  # counts as no tags
+    changed = df.copy()
+    values = changed["tags"].to_numpy(dtype=object, copy=True)
+    for p, t in zip(positions, new_tags, strict=True):
+        values[p] = t
+    changed["tags"] = values
+    updated, rebuilt = TagIndex.of(df).with_rows(positions, new_tags), TagIndex.of(changed)
+    assert sorted(updated.tags) == sorted(rebuilt.tags)
+    assert updated.counts.sort_index().equals(rebuilt.counts.sort_index())
+    for tags, match, exclude in ((["fresh"], "any", None), (["rag", "eu"], "all", ["fresh"]),
+                                 (None, "any", ["other-new"]), ([known[-1]], "any", None)):
+        assert (updated.mask(tags, match, exclude) == rebuilt.mask(tags, match, exclude)).all()
 
 
 def test_explode_tags_keeps_untagged_sessions_once():
