@@ -168,6 +168,60 @@ class _Expired(Exception):
     """An attempt ran past its wall-clock bound."""
 
 
+class _Pacer:
+    """Slows requests down before the rate limit is hit, from ``X-RateLimit-Remaining`` / ``-Reset``.
+
+    Each answer says how many requests the window has left and when it resets;
+    requests still in flight are counted against it. With none left, the next
+    request waits for the reset instead of earning a 429. ``-Reset`` is read as
+    seconds from now, or as a Unix time when it is that large (the API does not
+    say which it sends).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.remaining: int | None = None
+        self.resets: float | None = None
+        self.in_flight = 0
+        self.paused = 0.0  # seconds spent waiting for a window, in all
+
+    def before(self, wait) -> None:
+        while True:
+            with self._lock:
+                now = time.monotonic()
+                if self.remaining is None or self.resets is None or now >= self.resets or self.remaining > 0:
+                    if self.remaining is not None and self.resets is not None and now < self.resets:
+                        self.remaining -= 1
+                    self.in_flight += 1
+                    return
+                pause = self.resets - now + 0.01
+                self.paused += pause
+            log.info("rate limit: none left in this window, pausing %.2f s until it resets", pause)
+            wait(pause)
+
+    def after(self, headers) -> None:
+        with self._lock:
+            self.in_flight -= 1
+            left, reset = headers.get("X-RateLimit-Remaining"), headers.get("X-RateLimit-Reset")
+            if left is None or reset is None:
+                return
+            try:
+                left, reset = int(left), float(reset)
+            except ValueError:
+                return
+            seconds = reset - time.time() if reset > 1e9 else reset
+            resets = time.monotonic() + max(seconds, 0.0)
+            left -= self.in_flight  # requests still out will count against it too
+            same = self.resets is not None and abs(resets - self.resets) < 0.5 and self.remaining is not None
+            # Answers come back out of order: within one window, the lowest figure is the true one.
+            self.remaining = min(self.remaining, left) if same else left
+            self.resets = resets if not same else min(self.resets, resets)
+
+    def abandon(self) -> None:
+        with self._lock:
+            self.in_flight -= 1
+
+
 class Transport:
     """Sends requests to the API, retrying what is worth retrying.
 
@@ -199,6 +253,7 @@ class Transport:
         self.requests_sent = 0
         #: The server's time (its ``Date`` header, to the second) at its latest answer.
         self.server_time: pd.Timestamp | None = None
+        self.pacer = _Pacer()
 
     def __repr__(self) -> str:
         return f"Transport(base_url={self.base_url!r}, api_key='***')"
@@ -229,10 +284,16 @@ class Transport:
             if time.monotonic() >= ends:
                 raise OrqTimeoutError(None, f"no answer within the deadline ({attempt} attempts)",
                                       method, path)
+            self.pacer.before(lambda seconds: self._wait(seconds, call))
             with self._lock:
                 self.requests_sent += 1
             try:
-                response = self._attempt(method, url, body, min(ends, time.monotonic() + self._bound()))
+                try:
+                    response = self._attempt(method, url, body, min(ends, time.monotonic() + self._bound()))
+                except BaseException:
+                    self.pacer.abandon()
+                    raise
+                self.pacer.after(response.headers)
             except (_Expired, requests.Timeout) as error:
                 failure, reason = OrqTimeoutError, "timed out"
                 unsent = isinstance(error, requests.ConnectTimeout)

@@ -11,7 +11,12 @@ request. Where the real API is silent it decides, and says so here:
   window (unverified against the real API, which does not say);
 - the server's clock starts at ``now`` and runs with real time; a PATCH sets
   ``updated_at`` to its reading (what we expect of the real API; unverified);
-- ``tags`` matches sessions having any of the tags.
+- ``tags`` matches sessions having any of the tags;
+- with ``rate_limit=(n, seconds)``, each window of that many seconds (from the first
+  request) takes ``n`` requests; every answer carries ``X-RateLimit-Limit``,
+  ``X-RateLimit-Remaining`` and ``X-RateLimit-Reset``, which the real API does not
+  define the unit of: here it is the seconds until the window resets, as a decimal.
+  A request past the limit gets 429 with ``Retry-After`` (whole seconds).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import datetime as dt
 import email.utils
 import gzip
 import json
+import math
 import threading
 import time
 import uuid
@@ -105,6 +111,8 @@ class FakeOrqServer:
         sample, else the real time.
     latency : float, default 0
         Seconds added to every request.
+    rate_limit : (int, float), optional
+        Requests allowed per window of seconds (see the module's notes).
 
     Examples
     --------
@@ -113,12 +121,16 @@ class FakeOrqServer:
     """
 
     def __init__(self, records: Iterable[dict] | None = None, api_key: str = "test-key",
-                 now: dt.datetime | None = None, latency: float = 0.0) -> None:
+                 now: dt.datetime | None = None, latency: float = 0.0,
+                 rate_limit: tuple[int, float] | None = None) -> None:
         seeded = records is None
         self.api_key = api_key
         self._start = now or (SAMPLE_NOW if seeded else dt.datetime.now(dt.UTC))
         self._started = time.monotonic()
         self.latency = latency
+        self.rate_limit = rate_limit
+        self.too_many = 0  # requests answered 429 by the rate limit
+        self._window: tuple[float, int] | None = None  # (start, requests taken)
         self.faults: deque[Fault] = deque()
         #: Called with the page number before each list page is answered (a test's hook to
         #: change the data between pages).
@@ -181,6 +193,29 @@ class FakeOrqServer:
         """A copy of every stored session, wire form."""
         with self._lock:
             return copy.deepcopy(list(self._store.values()))
+
+    def _rate(self) -> tuple[dict[str, str], bool]:
+        """The rate-limit headers for a request now, and whether it is over the limit."""
+        if self.rate_limit is None:
+            return {}, False
+        limit, seconds = self.rate_limit
+        with self._lock:
+            now = time.monotonic()
+            if self._window is None or now - self._window[0] >= seconds:
+                self._window = (now, 0)
+            start, taken = self._window
+            over = taken >= limit
+            if not over:
+                self._window = (start, taken + 1)
+                taken += 1
+            else:
+                self.too_many += 1
+            reset = max(0.0, start + seconds - now)
+        headers = {"X-RateLimit-Limit": str(limit), "X-RateLimit-Remaining": str(max(limit - taken, 0)),
+                   "X-RateLimit-Reset": f"{reset:.3f}"}
+        if over:
+            headers["Retry-After"] = str(max(1, math.ceil(reset)))
+        return headers, over
 
     def _take_fault(self, path: str) -> Fault | None:
         with self._lock:
@@ -344,6 +379,9 @@ class _Handler(BaseHTTPRequestHandler):
             fake.requests.append((self.command, path))
         if fake.latency:
             time.sleep(fake.latency)
+        self.limits, over = fake._rate()
+        if over:
+            return self._send(429, b'{"message": "rate limit exceeded", "code": 429}', "application/json")
         fault = fake._take_fault(path)
         if fault and fault.kind == "endless":
             fake._endless, fault = fault, None
@@ -409,6 +447,12 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         self._send(status, payload, "application/json")
+
+    def end_headers(self) -> None:
+        for name, value in getattr(self, "limits", {}).items():
+            self.send_header(name, value)
+        self.limits = {}
+        super().end_headers()
 
     def _send(self, status: int, payload: bytes, content_type: str, retry_after: str | None = None) -> None:
         self.send_response(status)

@@ -334,3 +334,16 @@ def test_no_proxy_environment_is_needed_for_the_fake_in_a_child(fake):
         assert proxy.seen == []
     finally:
         proxy.close()
+
+
+# -- beyond the anchors: pacing -------------------------------------------------------------------
+def test_a_parallel_fetch_slows_down_before_the_rate_limit_rather_than_after():
+    with FakeOrqServer(records(), api_key=KEY, now=NOW, rate_limit=(30, 1.0)) as fake:
+        client = client_for(fake, page_size=5, max_workers=8)  # 51 requests against 30 a second
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", orq_nb.FetchWarning)
+            df = within(HANG, client.query_sessions, progress=False)
+        assert len(df) == 250
+        assert fake.too_many == 0  # never answered 429: the client waited for the window instead
+        assert client._http.pacer.paused > 0
+        assert client.requests_sent == 51
