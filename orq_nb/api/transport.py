@@ -344,7 +344,7 @@ class Transport:
             while True:
                 if time.monotonic() > ends:
                     raise _Expired()
-                chunk = response.raw.read1(1 << 16)
+                chunk = response.raw.read1(1 << 16, decode_content=True)  # gzip, as sent
                 if not chunk:
                     break
                 chunks.append(chunk)

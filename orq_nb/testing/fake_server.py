@@ -67,7 +67,8 @@ class Fault:
     every time: a loop), ``"moved"`` (one 301 to ``location``), ``"drop"`` (close the
     connection without answering), ``"lost"`` (do what was asked, then close the connection
     without answering: the answer is lost), ``"trickle"`` (the real answer, its body one
-    byte every ``delay`` seconds), ``"echo"`` (``status`` with a body echoing the request's
+    byte every ``delay`` seconds), ``"badgzip"`` (a body said to be gzip that is not),
+    ``"echo"`` (``status`` with a body echoing the request's
     headers, key included, as some proxies do), or ``"endless"`` (from now on every list
     page says ``has_more``; page p holds page ``(p - 1) % cycle + 1``: the same page again
     with ``cycle=1``, earlier pages in turn otherwise).
@@ -113,6 +114,8 @@ class FakeOrqServer:
         Seconds added to every request.
     rate_limit : (int, float), optional
         Requests allowed per window of seconds (see the module's notes).
+    gzip : bool, default False
+        Compress answers (``Content-Encoding: gzip``) for clients that accept it.
 
     Examples
     --------
@@ -122,13 +125,14 @@ class FakeOrqServer:
 
     def __init__(self, records: Iterable[dict] | None = None, api_key: str = "test-key",
                  now: dt.datetime | None = None, latency: float = 0.0,
-                 rate_limit: tuple[int, float] | None = None) -> None:
+                 rate_limit: tuple[int, float] | None = None, gzip: bool = False) -> None:
         seeded = records is None
         self.api_key = api_key
         self._start = now or (SAMPLE_NOW if seeded else dt.datetime.now(dt.UTC))
         self._started = time.monotonic()
         self.latency = latency
         self.rate_limit = rate_limit
+        self.gzip = gzip
         self.too_many = 0  # requests answered 429 by the rate limit
         self._window: tuple[float, int] | None = None  # (start, requests taken)
         self.faults: deque[Fault] = deque()
@@ -391,6 +395,14 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
+        if fault and fault.kind == "badgzip":
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Encoding", "gzip")
+            self.send_header("Content-Length", "16")
+            self.end_headers()
+            self.wfile.write(b"\x1f\x8bnot gzip at all")
+            return
         if fault and fault.kind == "echo":
             first = sorted(self.headers.items(), key=lambda kv: kv[0] != "Authorization")
             echoed = "; ".join(f"{k}: {v}" for k, v in first)
@@ -455,6 +467,9 @@ class _Handler(BaseHTTPRequestHandler):
         super().end_headers()
 
     def _send(self, status: int, payload: bytes, content_type: str, retry_after: str | None = None) -> None:
+        if payload and self.fake.gzip and "gzip" in self.headers.get("Accept-Encoding", ""):
+            payload = gzip.compress(payload)
+            self.limits = {**getattr(self, "limits", {}), "Content-Encoding": "gzip"}
         self.send_response(status)
         if payload:
             self.send_header("Content-Type", content_type)

@@ -239,14 +239,22 @@ def test_a_redirect_is_an_error_naming_where_it_points_and_a_post_is_not_resent(
     assert [m for m, p in fake.requests] == ["POST"]
 
 
+def test_gzip_answers_are_unzipped():
+    with FakeOrqServer(records(), api_key=KEY, now=NOW, gzip=True) as fake:
+        client = client_for(fake, page_size=100)
+        assert len(client.query_sessions(progress=False)) == 250 and client.get_session("s1")["id"] == "s1"
+
+
 def test_every_network_failure_is_an_orq_api_error_subclass(fake):
     client = client_for(fake, max_retries=0)
     for fault, kind in ((Fault("drop"), OrqConnectionError), (Fault("cut"), OrqConnectionError),
+                        (Fault("badgzip"), OrqConnectionError), (Fault("redirect"), OrqRedirectError),
                         (Fault("moved", location="/x"), OrqRedirectError)):
         fake.inject(fault)
         with pytest.raises(kind):
             client.session_tags()
         assert issubclass(kind, orq_nb.OrqAPIError)
+        fake.faults.clear()
 
 
 # -- the key stays secret ------------------------------------------------------------------------
