@@ -16,7 +16,18 @@ from orq_nb.analysis import (
     select_lasso,
     tag_counts,
 )
-from orq_nb.api import FetchWarning, OrqAPIError, OrqAuthError, OrqClient, OrqNotFoundError, OrqRateLimitError
+from orq_nb.api import (
+    FetchWarning,
+    OrqAPIError,
+    OrqAuthError,
+    OrqClient,
+    OrqConnectionError,
+    OrqNotFoundError,
+    OrqPagingError,
+    OrqRateLimitError,
+    OrqRedirectError,
+    OrqTimeoutError,
+)
 from orq_nb.errors import OrqError, OrqWarning
 from orq_nb.explore import SessionExplorer, TagFilter, explore, plot_duration_vs_cost
 from orq_nb.load import (
@@ -60,9 +71,13 @@ __all__ = [
     "OrqAPIError",
     "OrqAuthError",
     "OrqClient",
+    "OrqConnectionError",
     "OrqError",
     "OrqNotFoundError",
+    "OrqPagingError",
     "OrqRateLimitError",
+    "OrqRedirectError",
+    "OrqTimeoutError",
     "OrqWarning",
     "Reject",
     "Rejects",
