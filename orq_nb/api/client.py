@@ -262,8 +262,10 @@ class OrqClient:
             return self._one("PATCH", session_id, body, call=call)
         except OrqConnectionError:
             current = self._one("GET", session_id, call=call)
-            if isinstance(current, dict) and all(current.get(k) == v for k, v in body.items()
-                                                 if not k.startswith("clear_")):
+            # clear_tags asks for no tags: compare with [] (nothing to compare would pass anything).
+            wanted = {k.removeprefix("clear_"): [] if k.startswith("clear_") else v for k, v in body.items()}
+            if isinstance(current, dict) and all((current.get(k) or []) == v if isinstance(v, list)
+                                                 else current.get(k) == v for k, v in wanted.items()):
                 log.info("PATCH %s: the answer was lost but the session already holds the change",
                          session_id)
                 return current
@@ -414,13 +416,21 @@ class OrqClient:
         total, since = self._count_or_none(body, call)
         records, more = self._fetch(body, total, max_records, progress, call)
         if max_records is None and total is not None and _changed(records, total, since):
-            total, since = self._count_or_none(body, call)  # read once more, from a new count
-            records, more = self._fetch(body, total, max_records, progress, call)
-            if total is not None:
+            first = records
+            try:  # read once more, from a new count; what only the first reading saw is kept too
+                total, since = self._count_or_none(body, call)
+                records, more = self._fetch(body, total, max_records, progress, call)
+            except (OrqTimeoutError, OrqPagingError) as error:
+                records = first
+                warn_user(FetchWarning(f"the sessions changed during the fetch and reading them again "
+                                       f"failed ({error}): some may be missing"))
+            else:
                 ids = {_record_id(r) for r in records}
-                missing = _may_be_missing(total, len(ids), _changed_since(records, since))
-                if missing:
-                    warn_user(FetchWarning(missing + " (read twice)"))
+                if total is not None:
+                    missing = _may_be_missing(total, len(ids), _changed_since(records, since))
+                    if missing:
+                        warn_user(FetchWarning(missing + " (read twice)"))
+                records = records + [r for r in first if _record_id(r) not in ids]
         capped = max_records is not None and (len(records) > max_records or more)
         records = records[:max_records] if max_records is not None else records
         bad: list = []
@@ -537,6 +547,7 @@ class OrqClient:
                     row["changed"] = True
                 elif after != before:
                     fields = {"tags": after} if after else {"clear_tags": True}
+                    sent.append(session_id)
                     record = self._validated(self._patch(session_id, update_body(fields), call))
                     row["changed"] = True
                     row["changed_elsewhere"] |= record["tags"] != after
@@ -551,18 +562,26 @@ class OrqClient:
             done.append(row)
             return row
 
-        call, done, rows = Call(deadline), [], []
+        call, done, rows, sent = Call(deadline), [], [], []
 
         def interrupted() -> None:
             changed = [r["id"] for r in list(done) if r["changed"] and not dry_run]
+            pending = [i for i in list(sent) if i not in set(changed)]
             warn_user(FetchWarning(
                 f"tag_sessions interrupted: {len(changed):,} sessions were already changed on orq.ai"
-                + (f": {', '.join(changed)}" if changed else "")))
+                + (f": {', '.join(changed)}" if changed else "")
+                + (f"; the writes to {', '.join(pending)} were under way and may have landed"
+                   if pending else "")))
 
-        with progress_bar(progress, len(ids), "sessions") as bar:
-            for row in run_all(relabel, ids, self.max_workers, call, interrupted):
-                rows.append(row)
-                bar.update(1)
+        try:
+            with progress_bar(progress, len(ids), "sessions") as bar:
+                for row in run_all(relabel, ids, self.max_workers, call):
+                    rows.append(row)
+                    bar.update(1)
+        except KeyboardInterrupt:
+            call.cancel()
+            interrupted()
+            raise
         report = pd.DataFrame(rows, columns=REPORT_COLUMNS)
         return report.astype({"id": "str", "ok": bool, "changed": bool, "changed_elsewhere": bool})
 

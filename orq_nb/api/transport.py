@@ -10,6 +10,7 @@ import email.utils
 import ipaddress
 import json
 import logging
+import math
 import random
 import threading
 import time
@@ -185,7 +186,8 @@ class _Pacer:
         self.in_flight = 0
         self.paused = 0.0  # seconds spent waiting for a window, in all
 
-    def before(self, wait) -> None:
+    def before(self, wait, ends: float) -> None:
+        """Wait, if the window has nothing left, for its reset; never past ``ends``."""
         while True:
             with self._lock:
                 now = time.monotonic()
@@ -195,6 +197,9 @@ class _Pacer:
                     self.in_flight += 1
                     return
                 pause = self.resets - now + 0.01
+                if now + pause > ends:
+                    raise OrqTimeoutError(None, f"the rate limit's window resets in {pause:.1f} s, past the "
+                                                "deadline")
                 self.paused += pause
             log.info("rate limit: none left in this window, pausing %.2f s until it resets", pause)
             wait(pause)
@@ -208,6 +213,8 @@ class _Pacer:
             try:
                 left, reset = int(left), float(reset)
             except ValueError:
+                return
+            if not math.isfinite(reset) or reset < 0:
                 return
             seconds = reset - time.time() if reset > 1e9 else reset
             resets = time.monotonic() + max(seconds, 0.0)
@@ -235,6 +242,10 @@ class Transport:
 
     def __init__(self, api_key: str, base_url: str, timeout: float | tuple, retry: RetryPolicy,
                  pool_size: int) -> None:
+        api_key = api_key.strip()  # a key read from a file often ends with a newline
+        if not api_key or not all(" " < c < "\x7f" for c in api_key):
+            raise OrqAuthError(401, "the API key holds characters a key cannot have (spaces, line "
+                                    "breaks, non-ASCII); check ORQ_API_KEY or api_key=")
         self.base_url = check_base_url(base_url)
         self.timeout = timeout
         self.retry = retry
@@ -267,7 +278,9 @@ class Transport:
         return text.replace(key, "***") if key and key in text else text
 
     def _bound(self) -> float:
-        return float(sum(self.timeout)) if isinstance(self.timeout, tuple) else float(self.timeout)
+        """One attempt's wall-clock bound: connect + read (``None`` means no bound of its own)."""
+        parts = self.timeout if isinstance(self.timeout, tuple) else (self.timeout,)
+        return math.inf if any(p is None for p in parts) else float(sum(parts))
 
     def request(self, method: str, path: str, body: Any = None, ok: tuple[int, ...] = (200,),
                 call: Call | None = None) -> Any:
@@ -284,7 +297,7 @@ class Transport:
             if time.monotonic() >= ends:
                 raise OrqTimeoutError(None, f"no answer within the deadline ({attempt} attempts)",
                                       method, path)
-            self.pacer.before(lambda seconds: self._wait(seconds, call))
+            self.pacer.before(lambda seconds: self._wait(seconds, call), ends)
             with self._lock:
                 self.requests_sent += 1
             try:
@@ -301,8 +314,12 @@ class Transport:
                     requests.exceptions.ContentDecodingError, urllib3.exceptions.HTTPError) as error:
                 failure, reason = OrqConnectionError, type(error).__name__
                 unsent = "NewConnectionError" in repr(error)  # refused: nothing reached the server
-            except requests.RequestException as error:  # bad URLs and the like: never a raw requests error
-                raise OrqAPIError(None, self.mask(f"{type(error).__name__}: {error}"), method, path) from None
+            except (requests.RequestException, ValueError, UnicodeError) as error:
+                # Bad URLs and the like; a header value http.client refuses: never a raw error, and
+                # never its text when it may quote the Authorization header.
+                failure, reason, unsent = OrqAPIError, type(error).__name__, True
+                if isinstance(error, requests.RequestException) and not isinstance(error, ValueError):
+                    reason = self.mask(f"{reason}: {error}")
             else:
                 if response.status_code in RETRY_STATUSES:
                     hinted = retry_after(response.headers.get("Retry-After"))
@@ -318,18 +335,23 @@ class Transport:
                                 "counted as deleted by this call", method, path)
                     return GONE
                 return self._decode(response, method, path, ok)
+            if failure is OrqAPIError:
+                raise OrqAPIError(None, reason, method, path)  # outside the except: no __context__
             # No whole answer. Reads and DELETEs are retried (a DELETE that then finds nothing was
             # this call's: see GONE). Any other write is retried only when it never reached the
             # server (no connection); otherwise it may have been applied, and the caller decides.
             again = _reads(method, path) or method == "DELETE" or unsent
             wait = self._next_wait(attempt, ends, None) if again else None
             if wait is None:
-                raise failure(None, f"{reason} after {attempt + 1} attempts", method, path) from None
+                break
             log.info("%s %s: %s, retrying in %.1f s (attempt %d of %d)", method, path, reason, wait,
                      attempt + 2, self.retry.max_retries + 1)
-            lost = True
+            lost = lost or not unsent
             self._wait(wait, call)
             attempt += 1
+        # Raised here, outside any except block: the requests error (which holds the request and its
+        # headers) is not kept as this error's __context__.
+        raise failure(None, f"{reason} after {attempt + 1} attempts", method, path)
 
     def _attempt(self, method: str, url: str, body: Any, ends: float) -> requests.Response:
         """One exchange, its body read as it arrives and abandoned at ``ends``."""
@@ -337,8 +359,10 @@ class Transport:
         if left <= 0:
             raise _Expired()
         connect, read = self.timeout if isinstance(self.timeout, tuple) else (self.timeout, self.timeout)
+        connect = left if connect is None else min(connect, left)
+        read = left if read is None else min(read, left)
         response = self.session.request(method, url, json=body, stream=True, allow_redirects=False,
-                                        timeout=(min(connect, left), min(read, left)))
+                                        timeout=(connect, read))
         chunks = []
         try:
             while True:

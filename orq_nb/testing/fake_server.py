@@ -390,30 +390,17 @@ class _Handler(BaseHTTPRequestHandler):
         if fault and fault.kind == "endless":
             fake._endless, fault = fault, None
         if fault and fault.kind == "moved":
-            self.send_response(301)
-            self.send_header("Location", fault.location)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
+            return self._raw(301, b"", {"Location": fault.location})
         if fault and fault.kind == "badgzip":
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Encoding", "gzip")
-            self.send_header("Content-Length", "16")
-            self.end_headers()
-            self.wfile.write(b"\x1f\x8bnot gzip at all")
-            return
+            return self._raw(200, b"\x1f\x8bnot gzip at all", {"Content-Type": "application/json",
+                                                              "Content-Encoding": "gzip"})
         if fault and fault.kind == "echo":
             first = sorted(self.headers.items(), key=lambda kv: kv[0] != "Authorization")
             echoed = "; ".join(f"{k}: {v}" for k, v in first)
             return self._send(fault.status, f"upstream failed for request [{echoed}]".encode(), "text/plain")
         if fault and fault.kind == "redirect":
             fake.faults.appendleft(fault)  # a loop: every request to the path is redirected again
-            self.send_response(307)
-            self.send_header("Location", self.path)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
+            return self._raw(307, b"", {"Location": self.path})
         if fault and fault.kind == "drop":
             self.close_connection = True
             return
@@ -459,6 +446,14 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         self._send(status, payload, "application/json")
+
+    def _raw(self, status: int, payload: bytes, headers: dict[str, str]) -> None:
+        """An answer exactly as given: status, these headers, the payload."""
+        self.send_response(status)
+        for name, value in {**headers, "Content-Length": str(len(payload))}.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(payload)
 
     def end_headers(self) -> None:
         for name, value in getattr(self, "limits", {}).items():

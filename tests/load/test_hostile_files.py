@@ -18,16 +18,21 @@ def line(i: int, **changes) -> bytes:
     return json.dumps(record).encode()
 
 
-@pytest.mark.parametrize("suffix", [".jsonl", ".json"])
-def test_bytes_that_are_not_utf8_reject_their_record_naming_the_field(tmp_path, suffix):
-    bad = line(2, title="x").replace(b'"x"', b'"caf\xe9 \xf0\x9f"')  # Latin-1, then half an emoji
-    rows = [line(1), bad, line(3)]
-    data = b"\n".join(rows) + b"\n" if suffix == ".jsonl" else b"[" + b",".join(rows) + b"]"
+def skip_the_middle(tmp_path, suffix: str, middle: bytes) -> tuple:
+    """Sessions s1, the given record, s3 in a file (lines or an array), read with errors="skip"."""
+    rows = [line(1), middle, line(3)]
     path = tmp_path / f"s{suffix}"
-    path.write_bytes(data)
+    path.write_bytes(b"\n".join(rows) + b"\n" if suffix == ".jsonl" else b"[" + b",".join(rows) + b"]")
     rejects = []
     with pytest.warns(orq_nb.SessionsSkippedWarning):
         df = orq_nb.read_sessions(path, errors="skip", rejects=rejects)
+    return path, df, rejects
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".json"])
+def test_bytes_that_are_not_utf8_reject_their_record_naming_the_field(tmp_path, suffix):
+    bad = line(2, title="x").replace(b'"x"', b'"caf\xe9 \xf0\x9f"')  # Latin-1, then half an emoji
+    path, df, rejects = skip_the_middle(tmp_path, suffix, bad)
     assert df["id"].tolist() == ["s1", "s3"]
     assert [(r.position, r.id, list(r.errors)) for r in rejects] == [(1, "s2", ["title"])]
     df.to_json()  # a frame that holds only valid text writes out (it used to kill the process)
@@ -67,12 +72,6 @@ def test_a_truncated_gz_names_the_file_or_keeps_what_came_before_the_cut(tmp_pat
 @pytest.mark.parametrize("suffix", [".jsonl", ".json"])
 def test_a_number_too_long_for_int_rejects_that_record_only(tmp_path, suffix):
     huge = line(2).replace(b'"duration": 1500', b'"duration": ' + b"9" * 5000)
-    rows = [line(1), huge, line(3)]
-    data = b"\n".join(rows) + b"\n" if suffix == ".jsonl" else b"[" + b",".join(rows) + b"]"
-    path = tmp_path / f"n{suffix}"
-    path.write_bytes(data)
-    rejects = []
-    with pytest.warns(orq_nb.SessionsSkippedWarning):
-        df = orq_nb.read_sessions(path, errors="skip", rejects=rejects)
+    _, df, rejects = skip_the_middle(tmp_path, suffix, huge)
     assert df["id"].tolist() == ["s1", "s3"]
     assert [(r.id, list(r.errors)) for r in rejects] == [("s2", ["duration"])]
