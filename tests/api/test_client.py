@@ -223,7 +223,8 @@ def test_concurrent_paging_under_faults_returns_each_session_once(fake, records)
 
 def test_walks_has_more_when_counting_fails(fake):
     fake.inject(Fault("status", 500, path="/v2/sessions/count"))
-    df = client_for(fake, page_size=40, max_retries=0).query_sessions(progress=False)
+    with pytest.warns(orq_nb.FetchWarning, match="completeness was not checked"):
+        df = client_for(fake, page_size=40, max_retries=0).query_sessions(progress=False)
     assert len(df) == 250 and df.attrs["orq_nb"]["count"] is None
 
 
