@@ -35,7 +35,7 @@ def test_bytes_that_are_not_utf8_reject_their_record_naming_the_field(tmp_path, 
     path, df, rejects = skip_the_middle(tmp_path, suffix, bad)
     assert df["id"].tolist() == ["s1", "s3"]
     assert [(r.position, r.id, list(r.errors)) for r in rejects] == [(1, "s2", ["title"])]
-    df.to_json(date_format="iso")  # a frame that holds only valid text writes out (it used to kill the process)
+    df.to_json(date_format="iso")  # only valid text: it writes out (such a frame used to kill the process)
     with pytest.raises(orq_nb.SessionValidationError, match="title"):
         orq_nb.read_sessions(path)
 
