@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import os
-import sys
 import warnings
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -62,13 +61,12 @@ def _page_records(answer: Any, page: int) -> tuple[list, bool]:
     return answer["data"], bool(answer.get("has_more", answer.get("hasMore", False)))
 
 
-def run_all(fn, items, workers: int, call: Call, interrupted=None) -> Iterator:
+def run_all(fn, items, workers: int, call: Call) -> Iterator:
     """``fn`` over ``items`` on ``workers`` threads, results in order.
 
-    Ctrl-C (KeyboardInterrupt) cancels ``call``, so that no request is sent
-    anymore and every wait ends; requests in flight finish on their own and
-    their results are discarded; ``interrupted`` runs, then the interrupt goes
-    on. Nothing here waits for the threads.
+    Ctrl-C (KeyboardInterrupt), or any error, cancels ``call``, so that no request
+    is sent anymore and every wait ends; requests in flight finish on their own
+    and their results are discarded. Nothing here waits for the threads.
     """
     pool = ThreadPoolExecutor(workers, thread_name_prefix="orq_nb")
     try:
@@ -78,8 +76,6 @@ def run_all(fn, items, workers: int, call: Call, interrupted=None) -> Iterator:
     except BaseException:
         call.cancel()
         pool.shutdown(wait=False, cancel_futures=True)
-        if interrupted is not None and sys.exc_info()[0] is KeyboardInterrupt:
-            interrupted()
         raise
     pool.shutdown(wait=False)
 

@@ -21,6 +21,7 @@ from orq_nb.analysis.selection import select_box, select_lasso
 from orq_nb.analysis.tags import as_tags
 from orq_nb.api.client import REPORT_COLUMNS, OrqClient, relabelled, tag_list
 from orq_nb.errors import OrqError
+from orq_nb.explore.common import NO_PROJECT
 from orq_nb.explore.figure import SessionFigure, Shape
 from orq_nb.explore.tables import details_html, session_table
 from orq_nb.explore.tag_filter import TagFilter, counts_html
@@ -29,7 +30,6 @@ from orq_nb.store.sessions import SessionStore
 
 __all__ = ["SessionExplorer", "explore", "summary_text"]
 
-NO_PROJECT = "(no project)"
 EXPLORER_MAX_POINTS = 20_000
 _NAT = np.iinfo(np.int64).min
 # Wraps instead of cutting off: the controls take a column of their own when the page is narrow.
@@ -51,18 +51,19 @@ def _tags_in(text: str) -> list[str]:
     return [t.strip() for t in text.split(",") if t.strip()]
 
 
-def _replace_rows(df: pd.DataFrame, updated: pd.DataFrame, ids: pd.Index) -> tuple[pd.DataFrame, np.ndarray]:
+def _replace_rows(df: pd.DataFrame, updated: pd.DataFrame,
+                  ids: pd.Index) -> tuple[pd.DataFrame, np.ndarray, set[str]]:
     """A new frame: ``df`` with the rows of ``updated`` (by id) in their places; ``df`` is untouched.
 
     Only the columns whose values changed are copied (relabelling changes tags and
     ``updated_at``): at a million sessions that is milliseconds, not a rebuild.
-    ``ids`` is ``pd.Index(df["id"])``, built once. Returns the frame and the positions
-    that were replaced.
+    ``ids`` is ``pd.Index(df["id"])``, built once. Returns the frame, the positions
+    that were replaced and the names of the columns that changed there.
     """
     where = ids.get_indexer(updated["id"])
     found = where >= 0
     positions, updated = where[found], updated[found]
-    out = df.copy(deep=False)
+    out, changed = df.copy(deep=False), set()
     for name in df.columns:
         new = updated[name]
         old = df[name].iloc[positions]
@@ -80,7 +81,8 @@ def _replace_rows(df: pd.DataFrame, updated: pd.DataFrame, ids: pd.Index) -> tup
         else:
             column.iloc[positions] = new.astype(old.dtype).to_numpy()
         out[name] = column
-    return out, positions
+        changed.add(name)
+    return out, positions, changed
 
 
 class SessionExplorer(widgets.Box):
@@ -210,23 +212,20 @@ class SessionExplorer(widgets.Box):
     def _project_names(self) -> list[str]:
         return list(self._project_series().index)
 
-    def _reload(self, df: pd.DataFrame, changed: np.ndarray | None = None) -> None:
+    def _reload(self, df: pd.DataFrame, changed: np.ndarray | None = None,
+                columns: set[str] | None = None) -> None:
         """Show a changed frame with the filters, axes and selection kept.
 
-        With ``changed`` (the positions replaced), only what those rows touch is
-        recomputed: the tag index, the plot's groups and, when they moved, the
-        plotted values; projects and dates are reloaded only if those changed.
+        With ``changed`` (the positions replaced) and ``columns`` (what changed there),
+        only what those rows touch is recomputed: the tag index and the plot's groups;
+        the arrays the filters and summary read are reloaded only if their columns changed.
         """
         index = None
-        if changed is not None and len(df) == len(self.df):
-            old = self.df
+        if changed is not None:
             index = self.tag_filter.index.with_rows(changed, df["tags"].iloc[changed])
-            kept = ("project_id", "started_at", "duration_ms", "total_cost", "total_tokens")
-            if all(old[c].iloc[changed].reset_index(drop=True).equals(
-                    df[c].iloc[changed].reset_index(drop=True)) for c in kept):
-                self.df = df  # what the filters, the plot's values and the summary read is unchanged
-            else:
-                self._load(df)
+        if changed is not None and not columns & {"project_id", "started_at", "duration_ms", "total_cost",
+                                                  "total_tokens"}:
+            self.df = df  # what the filters, the plot's values and the summary read is unchanged
         else:
             self._load(df)
         self._quiet = True
@@ -247,10 +246,7 @@ class SessionExplorer(widgets.Box):
     def _mask(self) -> np.ndarray:
         mask = self.tag_filter.mask.copy()
         if self.projects.value:
-            wanted = [self._projects.index(p) for p in self.projects.value if p in self._projects]
-            if NO_PROJECT in self.projects.value:
-                wanted.append(-1)
-            mask &= np.isin(self._project_codes, wanted)
+            mask &= self._project_mask()
         # NaT is the smallest int64: it never passes a lower bound, and is kept out of an upper one.
         if self.start.value is not None:
             since = pd.Timestamp(self.start.value, tz="UTC")
@@ -265,6 +261,13 @@ class SessionExplorer(widgets.Box):
             elif self._started.hasnans:
                 mask &= self._started_us != _NAT
         return mask
+
+    def _project_mask(self) -> np.ndarray:
+        """The rows in one of the chosen projects ("(no project)": those without)."""
+        wanted = [self._projects.index(p) for p in self.projects.value if p in self._projects]
+        if NO_PROJECT in self.projects.value:
+            wanted.append(-1)
+        return np.isin(self._project_codes, wanted)
 
     @property
     def filtered(self) -> pd.DataFrame:
@@ -317,10 +320,7 @@ class SessionExplorer(widgets.Box):
                 f" without {', '.join(chosen['exclude'])}" if chosen["exclude"] else "")
         kept = [f"the tags keep {self.tag_filter.count:,}"]
         if self.projects.value:
-            wanted = [self._projects.index(p) for p in self.projects.value if p in self._projects]
-            if NO_PROJECT in self.projects.value:
-                wanted.append(-1)
-            kept.append(f"the projects {int(np.isin(self._project_codes, wanted).sum()):,}")
+            kept.append(f"the projects {int(self._project_mask().sum()):,}")
         return "each filter alone keeps some sessions, but none passes all: " + ", ".join(kept)
 
     # -- rendering ----------------------------------------------------------------------

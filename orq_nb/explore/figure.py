@@ -13,6 +13,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from orq_nb.analysis.tags import as_tags
 from orq_nb.explore.common import categories, density_counts, density_edges
 from orq_nb.explore.scatter_widget import ScatterWidget, floats
 
@@ -226,7 +227,7 @@ class SessionFigure:
         if not len(rows):
             return []
         part = self.df.iloc[rows]
-        tags = [", ".join(t) if isinstance(t, list | np.ndarray) else "" for t in part["tags"]]
+        tags = [", ".join(as_tags(t)) for t in part["tags"]]
         return [f"id {i}<br>external id {e}<br>project {p}<br>tags {t}" for i, e, p, t in zip(
             part["id"].tolist(), part["external_id"].fillna("").tolist(),
             part["project_id"].fillna("").tolist(), tags, strict=True)]

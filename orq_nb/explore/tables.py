@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 from itables.widget import ITable
 
+from orq_nb.analysis.tags import as_tags
+
 __all__ = ["TABLE_COLUMNS", "readable", "session_table", "details_html"]
 
 #: What a table of sessions shows, from the frame's columns.
@@ -23,10 +25,6 @@ _HEADERS = {"external_id": "external id", "project_id": "project", "duration_ms"
 _TEXT = [0, 1, 2, 3, 7]  # positions of the text columns: left-aligned
 
 
-def _tags(values) -> list[str]:
-    return [", ".join(t) if isinstance(t, list | tuple | np.ndarray) else "" for t in values]
-
-
 def readable(rows: pd.DataFrame) -> pd.DataFrame:
     """``rows`` as the tables show them: seconds, minutes, joined tags, plain headers."""
     started = rows["started_at"]
@@ -34,7 +32,7 @@ def readable(rows: pd.DataFrame) -> pd.DataFrame:
         "id": rows["id"].to_numpy(dtype=object),
         "external_id": rows["external_id"].fillna("").to_numpy(dtype=object),
         "project_id": rows["project_id"].fillna("").to_numpy(dtype=object),
-        "tags": _tags(rows["tags"]),
+        "tags": [", ".join(as_tags(t)) for t in rows["tags"]],
         "duration_ms": np.round(rows["duration_ms"].to_numpy(dtype=float) / 1000, 2),
         "total_cost": np.round(rows["total_cost"].to_numpy(dtype=float), 6),
         "total_tokens": rows["total_tokens"].to_numpy(),
