@@ -22,9 +22,8 @@ import pyarrow as pa
 import pyarrow.feather as feather
 import pyarrow.parquet as pq
 
-from orq_nb.errors import warn_user
-from orq_nb.load.errors import Reject, SessionFileError, SessionsSkippedWarning
-from orq_nb.load.frame import Errors, check_errors, finish, load_parsed, sessions_frame
+from orq_nb.load.errors import Reject, SessionFileError
+from orq_nb.load.frame import Errors, check_errors, finish, load_parsed
 from orq_nb.load.from_arrow import parse_table
 from orq_nb.load.from_json import DECODER as _DECODER
 from orq_nb.load.from_json import parse_json
@@ -247,37 +246,40 @@ def read_sessions(
     if data.startswith(_BOM):
         data[:3] = b"   "
     lines = _suffix(name) in _LINES_SUFFIXES or (_suffix(name) != ".json" and _sniff_lines(data[:1 << 20]))
-    if cut:
-        data, lost = _after_cut(data, name, lines, errors)
-        rejects = [] if rejects is None else rejects
-        frame = read_sessions(io.BytesIO(bytes(data)), "skip", rejects, chunk_size) if data.strip() \
-            else finish([sessions_frame([])], [], 0, "skip", None)
-        cut_reject = Reject(len(frame) + len(rejects), None, {"(file)": [lost]}, None)
-        rejects.append(cut_reject)
-        warn_user(SessionsSkippedWarning([cut_reject], len(frame) + len(rejects)))
-        return frame
+    lost = _cut_to_whole_lines(data, name, lines, errors) if cut else None
     parsed = parse_json(data, lines)
     if parsed is not None:
         del data  # the parsed batch holds what it still needs of the buffer
         frame, bad = load_parsed(parsed)
-        return finish([frame], bad, parsed.size, errors, rejects)
-    return _read_with_python(data, name, lines, errors, rejects, chunk_size)
+        return _finish([frame], bad, parsed.size, errors, rejects, lost)
+    return _read_with_python(data, name, lines, errors, rejects, chunk_size, lost)
 
 
-def _after_cut(data: bytearray, name: str, lines: bool, errors: Errors) -> tuple[bytearray, str]:
-    """What a cut-short .gz still holds that can be trusted: its whole lines, with ``errors="skip"``."""
+def _finish(frames: list, bad: list[Reject], total: int, errors: Errors, rejects: list | None,
+            lost: str | None) -> pd.DataFrame:
+    """:func:`finish`, with the cut of a truncated file reported as one more reject after the records."""
+    if lost is not None:
+        bad = [*bad, Reject(total, None, {"(file)": [lost]}, None)]
+        total += 1
+    return finish(frames, bad, total, errors, rejects)
+
+
+def _cut_to_whole_lines(data: bytearray, name: str, lines: bool, errors: Errors) -> str:
+    """Keep (in place) what a cut-short .gz holds that can be trusted, its whole lines; say what was lost.
+
+    Only JSON lines with ``errors="skip"``: otherwise the cut raises, naming the file.
+    """
     if errors == "raise" or not lines:
         raise SessionFileError(
             f"{name} ends mid-way (a truncated gzip file: {len(data):,} bytes could be unzipped)"
             + ("; errors='skip' keeps the whole records before the cut" if lines else ""))
-    end = data.rfind(b"\n") + 1
-    whole = data[:end]
-    number = whole.count(b"\n")
-    return whole, f"{name} ends mid-way (a truncated gzip file): everything after line {number:,} is lost"
+    del data[data.rfind(b"\n") + 1 :]
+    whole = data.count(b"\n")
+    return f"{name} ends mid-way (a truncated gzip file): everything after line {whole:,} is lost"
 
 
 def _read_with_python(data: bytearray, name: str, lines: bool, errors: Errors, rejects: list | None,
-                      chunk_size: int) -> pd.DataFrame:
+                      chunk_size: int, lost: str | None = None) -> pd.DataFrame:
     """Python's ``json`` over the same bytes, validated chunk by chunk.
 
     Bytes that are not UTF-8 become lone surrogates, which the schema refuses in
@@ -291,7 +293,7 @@ def _read_with_python(data: bytearray, name: str, lines: bool, errors: Errors, r
                 f"{SUPPORTED}")
     del data
     try:
-        return _records_with_python(text, name, lines, errors, rejects, chunk_size)
+        return _records_with_python(text, name, lines, errors, rejects, chunk_size, lost)
     except SessionFileError as error:
         if not hint:
             raise
@@ -299,7 +301,7 @@ def _read_with_python(data: bytearray, name: str, lines: bool, errors: Errors, r
 
 
 def _records_with_python(text: str, name: str, lines: bool, errors: Errors, rejects: list | None,
-                         chunk_size: int) -> pd.DataFrame:
+                         chunk_size: int, lost: str | None) -> pd.DataFrame:
     frames, bad, total = [], [], 0
     with gc_paused():
         if lines or _sniff_lines(text):
@@ -320,7 +322,7 @@ def _records_with_python(text: str, name: str, lines: bool, errors: Errors, reje
                 chunk, positions = [], []
         if chunk or not frames:
             frames.append(_load_chunk(chunk, positions, bad))
-    return finish(frames, bad, total, errors, rejects)
+    return _finish(frames, bad, total, errors, rejects, lost)
 
 
 def _load_chunk(chunk: list, positions: list[int], bad: list[Reject]) -> pd.DataFrame:
