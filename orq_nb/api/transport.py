@@ -325,9 +325,8 @@ class Transport:
                     hinted = retry_after(response.headers.get("Retry-After"))
                     wait = self._next_wait(attempt, ends, hinted)
                     if wait is not None:
-                        log.info("%s %s: HTTP %s, retrying in %.1f s (attempt %d of %d)", method, path,
-                                 response.status_code, wait, attempt + 2, self.retry.max_retries + 1)
-                        self._wait(wait, call)
+                        self._retry_after_wait(method, path, f"HTTP {response.status_code}", wait, attempt,
+                                               call)
                         attempt += 1
                         continue
                 if lost and method == "DELETE" and response.status_code == 404:
@@ -344,10 +343,8 @@ class Transport:
             wait = self._next_wait(attempt, ends, None) if again else None
             if wait is None:
                 break
-            log.info("%s %s: %s, retrying in %.1f s (attempt %d of %d)", method, path, reason, wait,
-                     attempt + 2, self.retry.max_retries + 1)
             lost = lost or not unsent
-            self._wait(wait, call)
+            self._retry_after_wait(method, path, reason, wait, attempt, call)
             attempt += 1
         # Raised here, outside any except block: the requests error (which holds the request and its
         # headers) is not kept as this error's __context__.
@@ -385,6 +382,13 @@ class Transport:
             except (TypeError, ValueError):
                 pass
         return response
+
+    def _retry_after_wait(self, method: str, path: str, why: str, wait: float, attempt: int,
+                          call: Call | None) -> None:
+        """Say on the ``orq_nb`` logger why and how long, then wait before the next attempt."""
+        log.info("%s %s: %s, retrying in %.1f s (attempt %d of %d)", method, path, why, wait, attempt + 2,
+                 self.retry.max_retries + 1)
+        self._wait(wait, call)
 
     def _wait(self, seconds: float, call: Call | None) -> None:
         """Sleep, or less: an interrupted call stops waiting at once."""
