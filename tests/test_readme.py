@@ -33,3 +33,12 @@ def test_binder_badges_open_the_quickstart_and_the_dashboard():
     assert "?urlpath=voila/render/notebooks/dashboard.ipynb" in README
     for name in ("01_quickstart.ipynb", "dashboard.ipynb"):
         assert (ROOT / "notebooks" / name).exists()
+
+
+def test_the_required_fields_named_are_the_schemas():
+    from orq_nb.load.schemas import SessionSchema, wire_key
+
+    named = README[README.index("Validation rules: the fields the API requires"):]
+    named = re.findall(r"`(\w+)`", named[named.index("required fields:"): named.index(")")])
+    required = [wire_key(name, field) for name, field in SessionSchema().fields.items() if field.required]
+    assert named == required

@@ -6,15 +6,17 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import pandas as pd
+from marshmallow import fields
 
 from orq_nb.load.schemas import SessionSchema, to_wire, wire_key
-from orq_nb.load.times import unix_ms
+from orq_nb.load.times import unix_ms, utc_timestamp
 
-__all__ = ["INTERVALS", "KINDS", "filters_body", "update_body"]
+__all__ = ["INTERVALS", "KINDS", "filters_body", "update_body", "updatable_fields"]
 
+#: The intervals the API accepts (the official SDK's ``SessionInterval``); a custom window is
+#: ``start_date``/``end_date`` with ``ALL_TIME``.
 INTERVALS = (
-    "UNSPECIFIED", "ALL_TIME", "LAST_30_MINUTES", "LAST_1_HOUR", "LAST_6_HOURS", "LAST_24_HOURS",
+    "ALL_TIME", "LAST_30_MINUTES", "LAST_1_HOUR", "LAST_6_HOURS", "LAST_24_HOURS",
     "LAST_3_DAYS", "LAST_7_DAYS", "LAST_14_DAYS", "LAST_1_MONTH", "LAST_3_MONTHS",
 )
 KINDS = ("CONVERSATION", "CODING_AGENT")
@@ -52,12 +54,11 @@ def filters_body(
 ) -> dict[str, Any]:
     """The ``filters`` object of a list or count request.
 
-    Without ``interval``, a ``start``/``end`` window is sent with interval
-    ``UNSPECIFIED`` and no window at all with ``ALL_TIME``.
+    Without ``interval`` the interval is ``SESSION_INTERVAL_ALL_TIME``: with
+    ``start``/``end`` that is the API's custom activity window (``start_date`` /
+    ``end_date``, strings of Unix milliseconds), without them no window at all.
     """
-    if interval is None:
-        interval = "unspecified" if start is not None or end is not None else "all_time"
-    filters: dict[str, Any] = {"interval": interval_name(interval)}
+    filters: dict[str, Any] = {"interval": interval_name("all_time" if interval is None else interval)}
     if project_id is not None:
         filters["project_id"] = project_id
     if tags is not None:
@@ -75,32 +76,68 @@ def filters_body(
     return filters
 
 
-def update_body(fields: Mapping[str, Any]) -> dict[str, Any]:
-    """The PATCH body for ``fields`` named as DataFrame columns (``duration_ms``, ``tags``...).
+def updatable_fields() -> dict[str, Any]:
+    """The fields an update may send, by column name: the schema's, less those marked ``update=False``."""
+    return {name: field for name, field in SessionSchema(partial=True).fields.items()
+            if field.metadata.get("update", True)}
 
-    Values are checked by ``SessionSchema`` (partially: only what is given).
-    ``clear_tags`` / ``clear_contact_ids`` exclude ``tags`` / ``contact_ids``.
+
+def _whole(value: Any, name: str) -> Any:
+    """A count the API takes as an integer: ``2`` or ``2.0`` become ``2``; ``2.5`` is refused."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a whole number, not {type(value).__name__} {value!r}")
+    if value != value or value in (float("inf"), float("-inf")) or int(value) != value:
+        raise ValueError(f"{name} must be a whole number (the API takes an integer), not {value!r}")
+    return int(value)
+
+
+def _wire_value(name: str, field: Any, value: Any) -> Any:
+    """One field's value as the update body carries it: times as ISO 8601, integers as int, objects
+    in the wire form, the kind by its API name."""
+    if value is None:
+        hint = f"; clear_{name}=True clears them" if name in _CLEARS.values() else ""
+        raise ValueError(f"{name}=None would not clear {name}: the API's update drops a null "
+                         f"(the official SDK leaves it out){hint}")
+    if name == "kind":
+        return kind_name(value)
+    if isinstance(value, dt.datetime):  # in UTC, as the API writes times (naive means UTC)
+        return utc_timestamp(value).isoformat().replace("+00:00", "Z")
+    if isinstance(field, fields.Nested):
+        if not isinstance(value, Mapping):
+            raise TypeError(f"{name} must be a mapping of {', '.join(field.schema.fields)}, not {value!r}")
+        value = to_wire(value, field.schema)
+        return {key: _whole(v, f"{name}.{key}") if key in field.schema.fields
+                and field.schema.fields[key].metadata.get("integer") else v for key, v in value.items()}
+    if field.metadata.get("integer"):
+        return _whole(value, name)
+    return list(value) if isinstance(value, tuple) else value
+
+
+def update_body(fields_: Mapping[str, Any]) -> dict[str, Any]:
+    """The PATCH body for ``fields_`` named as DataFrame columns (``duration_ms``, ``tags``...).
+
+    Values are checked by ``SessionSchema`` (partially: only what is given) and
+    by what the API's update takes: whole numbers for counts, a known ``kind``,
+    no ``None`` (which would not clear anything), no field the update has not
+    (``workspace_id``). ``clear_tags`` / ``clear_contact_ids`` exclude ``tags`` /
+    ``contact_ids``. Anything refused raises before a request is sent.
     """
-    schema = SessionSchema(partial=True)
+    updatable = updatable_fields()
     body: dict[str, Any] = {}
-    for name, value in fields.items():
+    for name, value in fields_.items():
         if name in _CLEARS:
-            if _CLEARS[name] in fields:
+            if _CLEARS[name] in fields_:
                 raise ValueError(f"{name} cannot be combined with {_CLEARS[name]}")
-            body[name] = bool(value)
+            if not isinstance(value, bool):
+                raise TypeError(f"{name} must be True or False, not {value!r}")
+            body[name] = value
             continue
-        field = schema.fields.get(name)
-        if field is None or name == "id":
-            known = ", ".join(n for n in [*schema.fields, *_CLEARS] if n != "id")
+        field = updatable.get(name)
+        if field is None:
+            known = ", ".join([*updatable, *_CLEARS])
             raise TypeError(f"cannot update {name!r}; fields: {known}")
-        if isinstance(value, dt.datetime):
-            value = pd.Timestamp(value).isoformat()
-        elif isinstance(value, Mapping):
-            value = to_wire(value, field.schema) if hasattr(field, "schema") else dict(value)
-        elif isinstance(value, tuple):
-            value = list(value)
-        body[wire_key(name, field)] = value
-    errors = schema.validate({k: v for k, v in body.items() if k not in _CLEARS})
+        body[wire_key(name, field)] = _wire_value(name, field, value)
+    errors = SessionSchema(partial=True).validate({k: v for k, v in body.items() if k not in _CLEARS})
     if errors:
         raise ValueError(f"invalid update: {errors}")
     return body

@@ -284,11 +284,12 @@ class OrqClient:
         body = {"filters": filters, "limit": self.page_size, "page": page}
         return _page_records(self._http.request("POST", "/v2/sessions/query", body, call=call), page)
 
-    def _page_limit(self, total: int | None) -> int | None:
-        """The most pages a listing of ``total`` sessions may take: the count's pages, 10% and 2 more."""
+    def _page_limit(self, total: int | None, served: int | None = None) -> int | None:
+        """The most pages a listing of ``total`` sessions may take, ``served`` a page (default: the page
+        size asked for): the count's pages, 10% and 2 more."""
         if total is None:
             return None
-        pages = math.ceil(total / self.page_size)
+        pages = math.ceil(total / (served or self.page_size))
         return pages + max(2, math.ceil(pages / 10))
 
     def iter_sessions(self, *, errors: Errors = "raise", rejects: list | None = None,
@@ -309,6 +310,8 @@ class OrqClient:
         limit, seen, during = self._page_limit(total), set(), 0
         while True:
             records, more = self._page(body, page, call)
+            if page == 1 and more and 0 < len(records) < self.page_size:  # the server's own page size
+                limit = self._page_limit(total, len(records))
             fresh = _check_page(records, more, page, seen, limit)
             during += _changed_since(records, since)
             loaded, bad = [], []
@@ -378,7 +381,9 @@ class OrqClient:
         tags : str or list of str, optional
             Sessions with any of these tags (as the API filters them).
         start, end : datetime, Timestamp or ISO string, optional
-            A custom window, sent as Unix milliseconds. Naive means UTC.
+            A custom activity window (start inclusive, end exclusive), sent as
+            the API takes one: ``start_date``/``end_date`` as strings of Unix
+            milliseconds, with ``interval`` (default ``ALL_TIME``). Naive means UTC.
         kind : {"conversation", "coding_agent"}, optional
         max_records : int, optional
             Stop after this many sessions.
@@ -454,18 +459,35 @@ class OrqClient:
 
     def _fetch(self, body: dict, total: int | None, max_records: int | None,
                progress: bool | None, call: Call) -> tuple[list, bool]:
-        """All records of the query, in page order; and whether more remained."""
+        """All records of the query, in page order; and whether more remained.
+
+        A server may serve fewer sessions a page than asked (a cap of its own): the first page's
+        length then sets how many pages the count takes, and the pages past those already asked for
+        are fetched the same way.
+        """
         wanted = total if max_records is None or total is None else min(total, max_records)
         n_pages = max(1, math.ceil(wanted / self.page_size)) if wanted is not None else 1
         pages: dict[int, list] = {}
         seen: set = set()
-        limit = self._page_limit(total)
         with progress_bar(progress, n_pages, "pages") as bar:
-            for page, answer in enumerate(run_all(lambda p: self._page(body, p, call),
-                                                  range(1, n_pages + 1), self.max_workers, call), 1):
-                pages[page], more = answer
-                seen.update(_record_id(r) for r in pages[page])
-                bar.update(1)
+            def fetch(numbers: range) -> bool:
+                more = False
+                answers = run_all(lambda p: self._page(body, p, call), numbers, self.max_workers, call)
+                for page, answer in enumerate(answers, numbers.start):
+                    pages[page], more = answer
+                    seen.update(_record_id(r) for r in pages[page])
+                    bar.update(1)
+                return more
+
+            more = fetch(range(1, n_pages + 1))
+            served = len(pages[1]) if 0 < len(pages[1]) < self.page_size and (n_pages > 1 or more) else None
+            if served and wanted is not None and math.ceil(wanted / served) > n_pages:
+                log.info("the server serves %d sessions a page, not the %d asked for", served, self.page_size)
+                needed = math.ceil(wanted / served)
+                bar.total = needed  # tqdm redraws with the new total at its next update
+                more = fetch(range(n_pages + 1, needed + 1))
+            limit = self._page_limit(total, served)
+            page = max(pages)
             # The last page says whether sessions were added since counting: keep walking.
             while more and pages[page] and _wants_more(pages, max_records):
                 page += 1

@@ -9,7 +9,7 @@ import pandas as pd
 
 from orq_nb.analysis.tags import TagIndex
 
-__all__ = ["categories", "highlighted", "density_edges", "density_counts", "MAX_POINTS"]
+__all__ = ["categories", "highlighted", "density_edges", "density_counts", "placeable", "MAX_POINTS"]
 
 #: Above this many sessions the plot shows density instead of points.
 MAX_POINTS = 50_000
@@ -85,6 +85,21 @@ def density_counts(x: np.ndarray, y: np.ndarray, xe: np.ndarray, ye: np.ndarray,
     ix = np.clip(((fx - bx[0]) / (bx[-1] - bx[0]) * nx).astype(np.int64), 0, nx - 1)
     iy = np.clip(((fy - by[0]) / (by[-1] - by[0]) * ny).astype(np.int64), 0, ny - 1)
     return np.bincount(ix * ny + iy, minlength=nx * ny).reshape(nx, ny)
+
+
+def placeable(x: np.ndarray, y: np.ndarray, logx: bool, logy: bool) -> tuple[np.ndarray, str]:
+    """Mask of the points an axis pair can place (finite; positive on a log axis), and the title's
+    note on the rest: ``"; 3 with zero duration or cost not shown"``, missing values counted apart."""
+    missing = ~(np.isfinite(x) & np.isfinite(y))
+    shown = ~missing
+    if logx:
+        shown &= x > 0
+    if logy:
+        shown &= y > 0
+    zero, none = int((~shown & ~missing).sum()), int(missing.sum())
+    note = f"; {zero:,} with zero duration or cost not shown" if zero else ""
+    note += f"; {none:,} with no duration or cost not shown" if none else ""
+    return shown, note
 
 
 def highlighted(df: pd.DataFrame, highlight: Iterable[str] | pd.Series) -> np.ndarray:

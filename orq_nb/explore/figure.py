@@ -15,6 +15,7 @@ import pandas as pd
 
 from orq_nb.analysis.tags import as_tags
 from orq_nb.explore.common import categories, density_counts, density_edges
+from orq_nb.explore.no_cloud import CLOUD_BUTTONS
 from orq_nb.explore.scatter_widget import ScatterWidget, floats
 
 __all__ = ["SessionFigure", "Shape"]
@@ -105,7 +106,7 @@ class SessionFigure:
                        "itemdoubleclick": False},
             "xaxis": {"title": {"text": "duration (s)"}, "type": "log"},
             "yaxis": {"title": {"text": "total cost (USD)"}, "type": "log"},
-            "modebar": {"add": ["select2d", "lasso2d"]},
+            "modebar": {"add": ["select2d", "lasso2d"], "remove": list(CLOUD_BUTTONS)},
         }
         self.widget = ScatterWidget(on_event=self._event, layout={"width": "100%"})
 

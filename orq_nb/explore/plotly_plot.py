@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 
 from orq_nb.analysis.tags import as_tags
-from orq_nb.explore.common import categories, highlighted
+from orq_nb.explore.common import categories, highlighted, placeable
+from orq_nb.explore.no_cloud import without_cloud
 
 _HOVER = ("id %{customdata[0]}<br>external id %{customdata[1]}<br>title %{customdata[2]}"
           "<br>tags %{customdata[3]}<br>cost $%{y:.5f}<br>duration %{x:.1f} s<extra>%{fullData.name}</extra>")
@@ -22,13 +23,9 @@ def plotly_duration_vs_cost(df: pd.DataFrame, color_by: str | None, logx: bool, 
         import plotly.graph_objects as go
     except ImportError:
         raise ImportError("backend='plotly' needs plotly: pip install orq_nb[plotly]") from None
-    shown = np.ones(len(df), dtype=bool)
-    if logx:
-        shown &= (df["duration_ms"] > 0).to_numpy()
-    if logy:
-        shown &= (df["total_cost"] > 0).to_numpy()
+    shown, note = placeable(df["duration_ms"].to_numpy(dtype=float), df["total_cost"].to_numpy(dtype=float),
+                            logx, logy)
     data = df[shown]
-    note = f"; {int((~shown).sum()):,} with zero duration or cost not shown" if (~shown).any() else ""
     if len(data) > max_points:
         note += f"; a sample of {max_points:,} of {len(data):,} drawn"
         data = data.sample(max_points, random_state=0)
@@ -56,8 +53,9 @@ def plotly_duration_vs_cost(df: pd.DataFrame, color_by: str | None, logx: bool, 
                                    customdata=custom[picked], hovertemplate=_HOVER,
                                    marker={"size": 11, "color": "rgba(0,0,0,0)",
                                            "line": {"color": "crimson", "width": 1.5}}))
-    title = f"Duration vs cost: {len(data):,} sessions{note}" if len(data) else "Duration vs cost: none"
+    shown_text = f"{len(data):,} sessions" if len(data) else "none"
+    title = f"Duration vs cost: {shown_text}{note}"
     fig.update_layout(title=title, legend_title_text=(color_by or "").replace("_", " "),
                       xaxis={"title": "duration (s)", "type": "log" if logx else "linear"},
                       yaxis={"title": "total cost (USD)", "type": "log" if logy else "linear"})
-    return fig
+    return without_cloud(fig)

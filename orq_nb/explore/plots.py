@@ -11,7 +11,14 @@ from matplotlib.axes import Axes
 from matplotlib.colors import LogNorm
 from matplotlib.ticker import FuncFormatter, NullLocator
 
-from orq_nb.explore.common import MAX_POINTS, categories, density_counts, density_edges, highlighted
+from orq_nb.explore.common import (
+    MAX_POINTS,
+    categories,
+    density_counts,
+    density_edges,
+    highlighted,
+    placeable,
+)
 
 __all__ = ["plot_duration_vs_cost"]
 
@@ -67,12 +74,7 @@ def plot_duration_vs_cost(
         ax = plt.figure(figsize=(7.5, 4.8)).add_subplot()
     x = df["duration_ms"].to_numpy(dtype=float) / 1000
     y = df["total_cost"].to_numpy(dtype=float)
-    shown = np.ones(len(x), dtype=bool)
-    if logx:
-        shown &= x > 0
-    if logy:
-        shown &= y > 0
-    hidden = int(len(x) - shown.sum())
+    shown, note = placeable(x, y, logx, logy)
     ax.set_xlabel("duration (s)")
     ax.set_ylabel("total cost (USD)")
     ax.set_xscale("log" if logx else "linear")
@@ -82,7 +84,6 @@ def plot_duration_vs_cost(
         axis.set_minor_locator(NullLocator())
         if log:
             axis.set_major_formatter(_PLAIN)
-    note = f"; {hidden:,} with zero duration or cost not shown" if hidden else ""
     if not shown.any():
         ax.text(0.5, 0.5, "No sessions match", transform=ax.transAxes, ha="center", va="center",
                 fontsize=13, color="0.4")

@@ -51,7 +51,8 @@ async function render({ model, el }) {
   div.style.width = "100%";
   div.style.minWidth = "0";
   el.appendChild(div);
-  const config = { responsive: true, displaylogo: false, modeBarButtonsToRemove: ["toImage"] };
+  // From Python (ScatterWidget.config): among others, nothing in the modebar uploads the chart.
+  const config = { ...model.get("config") };
   const { data, layout } = figure(model);
   await Plotly.newPlot(div, data, layout, config);
   div.on("plotly_selected", (event) => {

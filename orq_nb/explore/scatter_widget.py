@@ -17,6 +17,8 @@ import anywidget
 import numpy as np
 import traitlets
 
+from orq_nb.explore.no_cloud import CLOUD_BUTTONS, CLOUD_CONFIG
+
 __all__ = ["ScatterWidget"]
 
 
@@ -41,6 +43,11 @@ class ScatterWidget(anywidget.AnyWidget):
 
     _esm = Path(__file__).with_name("scatter.js")
     figure = traitlets.Dict().tag(sync=True)
+    #: plotly.js's config: no logo, no image export, and nothing that uploads (see ``no_cloud``).
+    config = traitlets.Dict({
+        "responsive": True, "displaylogo": False, **CLOUD_CONFIG,
+        "modeBarButtonsToRemove": ["toImage", *CLOUD_BUTTONS],
+    }).tag(sync=True)
 
     def __init__(self, on_event: Callable[[dict], None] | None = None, **kwargs) -> None:
         super().__init__(**kwargs)

@@ -63,9 +63,14 @@ class UtcDateTime(fields.DateTime):
 
     A timestamp without offset means UTC. Fractional digits past the
     microsecond are truncated. The instant must lie within years 1-9999 UTC.
+    A ``datetime`` (or ``Timestamp``) is read as its ISO 8601 text would be.
     """
 
     def _deserialize(self, value: Any, attr, data, **kwargs) -> dt.datetime:
+        if isinstance(value, dt.datetime):
+            if value != value and self.allow_none:  # NaT, unequal to itself: missing
+                return None
+            value = value.isoformat()
         if not isinstance(value, str):
             raise self.make_error("invalid", input=value, obj_type=self.OBJ_TYPE)
         match = _ISO_RE.fullmatch(value)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
@@ -20,6 +21,8 @@ from orq_nb.load.errors import (
     SessionValidationError,
 )
 from orq_nb.load.from_arrow import parse_table
+from orq_nb.load.from_json import parse_json
+from orq_nb.load.from_models import is_model, models_json
 from orq_nb.load.from_records import frame_records, gc_paused, parse_records, session_records
 from orq_nb.load.schemas import SessionSchema
 from orq_nb.load.validate import Parsed, validate
@@ -127,6 +130,10 @@ def sessions_frame(
         Session records in either key style (wire snake_case or Node SDK
         camelCase, mixed freely), a list envelope ``{"object": "list", "data":
         [...], "has_more": ...}``, or an iterable of such envelopes (pages).
+        The official SDK's models load too (its ``Thread`` objects, a
+        ``ListThreadsResponse``, or a list of either), as do times given as
+        ``datetime`` or ``Timestamp`` (aware ones converted to UTC, naive ones
+        read as UTC).
         An Arrow table or a DataFrame is read by column, in the wire form or
         as a sessions frame (as ``df.to_parquet`` would store it).
     errors : {"raise", "skip"}, default "raise"
@@ -161,8 +168,13 @@ def sessions_frame(
             records = pa.Table.from_pandas(records, preserve_index=False)
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
             records = frame_records(records)  # a column Arrow cannot type: judge its rows one by one
+    if not isinstance(records, (pa.Table, Mapping, list, str, bytes)) and not is_model(records):
+        records = list(records)  # a generator of records or of the SDK's models
+    data = None if isinstance(records, pa.Table) else models_json(records)
     if isinstance(records, pa.Table):
         parsed = parse_table(records)
+    elif data is not None:  # the official SDK's models, through their own JSON dump
+        parsed = parse_json(data, lines=False) or parse_records(session_records(json.loads(data)))
     else:
         parsed = parse_records(session_records(records))
     frame, bad = load_parsed(parsed)

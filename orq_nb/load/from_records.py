@@ -10,6 +10,7 @@ and its record flagged. The rules themselves are checked by the validator.
 
 from __future__ import annotations
 
+import datetime as dt
 import gc
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -21,6 +22,7 @@ import pandas as pd
 import pyarrow as pa
 
 from orq_nb.load.columns import COLUMN_NAMES, COLUMNS, LEVEL_KEYS, Column
+from orq_nb.load.from_models import is_model, model_record
 from orq_nb.load.validate import Parsed
 
 try:  # pandas' own reader of dict rows (what DataFrame(list_of_dicts) uses)
@@ -66,12 +68,19 @@ def page_data(page: Mapping, number: int) -> list:
 
 
 def session_records(obj: Any) -> list:
-    """Flatten records, a list envelope, or an iterable of envelopes into one list of records."""
+    """Flatten records, a list envelope, or an iterable of envelopes into one list of records.
+
+    pydantic models among them (the official SDK's) become the records they dump to.
+    """
+    if is_model(obj):
+        obj = model_record(obj)
     if isinstance(obj, Mapping):
         return page_data(obj, 0) if is_envelope(obj) else [obj]
     if isinstance(obj, (str, bytes)):
         raise TypeError("sessions_frame takes records, not text; use read_sessions for files")
     items = obj if isinstance(obj, list) else list(obj)
+    if any(type(item) is not dict and is_model(item) for item in items):
+        items = [model_record(item) if is_model(item) else item for item in items]
     if not any(type(item) is dict and "data" in item and is_envelope(item) for item in items):
         return items
     out: list = []
@@ -186,9 +195,25 @@ def _floats(values: np.ndarray, flag: np.ndarray) -> np.ndarray:
         return out
 
 
+def _iso_times(values: np.ndarray, given: np.ndarray) -> np.ndarray:
+    """``datetime`` and ``Timestamp`` values as the ISO 8601 text JSON would carry (naive stays naive,
+    so it reads as UTC; aware keeps its offset); NaT is a null. Strings pass as they are."""
+    kinds = set(map(type, values if given.all() else compress(values, given)))
+    if kinds <= {str}:
+        return values
+    out = values.copy()
+    for i in np.flatnonzero(given).tolist():
+        value = out[i]
+        if isinstance(value, dt.datetime):
+            out[i] = None if value is pd.NaT else value.isoformat()
+    return out
+
+
 def _typed(column: Column, values: np.ndarray, given: np.ndarray, flag: np.ndarray) -> pa.Array:
     """One key's values as an Arrow array of the column's JSON type; wrong types flagged, null."""
     values = np.ascontiguousarray(values)  # a column of the row-major table: one copy, then fast reads
+    if column.kind == "datetime":
+        values = _iso_times(values, given)
     if column.kind == "text":
         # pyarrow takes exactly what the schema's String takes (str, UTF-8 bytes) and refuses the rest.
         try:

@@ -116,9 +116,9 @@ class BillingSchema(WireSchema):
 class UsageSchema(WireSchema):
     """Token usage of a session (``usage``)."""
 
-    prompt_tokens = NonNegativeNumber(required=True)
-    completion_tokens = NonNegativeNumber(required=True)
-    total_tokens = NonNegativeNumber(required=True)
+    prompt_tokens = NonNegativeNumber(required=True, metadata={"integer": True})
+    completion_tokens = NonNegativeNumber(required=True, metadata={"integer": True})
+    total_tokens = NonNegativeNumber(required=True, metadata={"integer": True})
 
 
 def _optional_text() -> Text:
@@ -130,17 +130,21 @@ class SessionSchema(WireSchema):
 
     ``duration`` is in milliseconds and loads as ``duration_ms``. Totals are not
     checked against the sums of their parts: the API does not guarantee it.
+    Field metadata says how an update may send a field: ``update=False`` (not a
+    field of an update body), ``integer=True`` (the API takes whole numbers
+    there; loading accepts any number, as records in the wild carry them).
     """
 
-    id = Text(data_key="_id", required=True, validate=validate.Length(min=1))
+    id = Text(data_key="_id", required=True, validate=validate.Length(min=1), metadata={"update": False})
     external_id = Text(required=True)
     duration_ms = NonNegativeNumber(data_key="duration", required=True)
     contact_ids = StringList(required=True)
     tags = StringList(required=True)
     billing = fields.Nested(BillingSchema, required=True)
     usage = fields.Nested(UsageSchema, required=True)
-    traces_count = NonNegativeNumber(required=True)
-    workspace_id = _optional_text()
+    traces_count = NonNegativeNumber(required=True, metadata={"integer": True})
+    #: The older API's shape only; the current one neither sends nor updates it.
+    workspace_id = Text(allow_none=True, metadata={"update": False})
     project_id = _optional_text()
     started_at = UtcDateTime(allow_none=True)
     updated_at = UtcDateTime(allow_none=True)

@@ -31,7 +31,9 @@ from orq_nb.store.report import SyncReport, WriteReport
 __all__ = ["SessionStore"]
 
 _SCOPE, _WATERMARK, _REFUSED = "orq_nb.scope", "orq_nb.watermark", "orq_nb.refused"
-_ALL_TIME = ("SESSION_INTERVAL_ALL_TIME", "SESSION_INTERVAL_UNSPECIFIED")
+_ALL_TIME = "SESSION_INTERVAL_ALL_TIME"
+#: Stores synced before 0.3 may hold this interval (which the API refuses) in their scope: all time.
+_OLD_ALL_TIME = "SESSION_INTERVAL_UNSPECIFIED"
 _STAMP = VALID_SCHEMA.field("started_at").type
 #: The upsert rule: a record replaces the stored one when its updated_at is newer or equal; a
 #: missing updated_at is older than any.
@@ -349,7 +351,7 @@ class SessionStore:
         result = SyncReport(report.inserted, report.updated, report.unchanged, report.removed, report.version,
                             time.perf_counter() - started, pages=pages, fetched=len(fetched),
                             rejected=info.get("rejected", 0), full=full)
-        if not full and scope["interval"] in _ALL_TIME:
+        if not full and scope["interval"] == _ALL_TIME:
             # (With an interval, sessions age out of the server's window but stay here: no count compares.)
             self._check_drift(client, filters, len(refused))
         return result
@@ -423,7 +425,12 @@ def _newest(commits: list[dict], key: str) -> str | None:
 
 def _scope(commits: list[dict]) -> dict | None:
     first = next((c[_SCOPE] for c in commits if c.get(_SCOPE) is not None), None)
-    return None if first is None else json.loads(first)
+    if first is None:
+        return None
+    scope = json.loads(first)
+    if scope.get("interval") == _OLD_ALL_TIME:
+        scope["interval"] = _ALL_TIME
+    return scope
 
 
 def _watermark(commits: list[dict]) -> pd.Timestamp | None:
@@ -445,8 +452,7 @@ def _in_scope(df: pd.DataFrame, scope: dict) -> pd.DataFrame:
     A scope with a time window (``interval``) covers none: which timestamp the
     API's windows apply to is not documented, so nothing outside is guessed at.
     """
-    if scope.get("interval", "SESSION_INTERVAL_ALL_TIME") not in ("SESSION_INTERVAL_ALL_TIME",
-                                                                   "SESSION_INTERVAL_UNSPECIFIED"):
+    if scope.get("interval", _ALL_TIME) != _ALL_TIME:
         return df.iloc[:0]
     keep = np.ones(len(df), dtype=bool)
     for key in ("project_id", "kind", "client", "repo"):

@@ -4,7 +4,7 @@
 makes realistic session records in either key style.
 """
 
-from orq_nb.testing.fake_server import SAMPLE_NOW, FakeOrqServer, Fault, fake_orq
+from orq_nb.testing.fake_server import SAMPLE_NOW, Exchange, FakeOrqServer, Fault, fake_orq
 from orq_nb.testing.synthetic import generate_sessions
 
-__all__ = ["FakeOrqServer", "Fault", "fake_orq", "SAMPLE_NOW", "generate_sessions"]
+__all__ = ["FakeOrqServer", "Fault", "Exchange", "fake_orq", "SAMPLE_NOW", "generate_sessions"]

@@ -40,8 +40,9 @@ from urllib.parse import unquote, urlsplit
 from orq_nb.load.errors import flatten_messages
 from orq_nb.load.sample import SAMPLE_PATH
 from orq_nb.load.schemas import SessionSchema, to_wire
+from orq_nb.testing.wire_rules import page_problem, update_problem
 
-__all__ = ["FakeOrqServer", "Fault", "fake_orq", "SAMPLE_NOW"]
+__all__ = ["FakeOrqServer", "Fault", "Exchange", "fake_orq", "SAMPLE_NOW"]
 
 #: The bundled sample's "now": its sessions start in the 90 days before it.
 SAMPLE_NOW = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
@@ -83,6 +84,26 @@ class Fault:
     location: str = ""
 
 
+@dataclass(frozen=True)
+class Exchange:
+    """One request an endpoint answered: its method, path and JSON body, and the answer's status and
+    JSON bytes (as the endpoint gave them, before any injected fault cut or dropped them)."""
+
+    method: str
+    path: str
+    body: bytes
+    status: int
+    answer: bytes
+
+    def request_json(self) -> Any:
+        """The request's body, parsed (None when it had none)."""
+        return json.loads(self.body) if self.body else None
+
+    def answer_json(self) -> Any:
+        """The answer's body, parsed (None when it had none)."""
+        return json.loads(self.answer) if self.answer else None
+
+
 def sample_records() -> list[dict]:
     """The bundled sample's raw records, as stored on disk (both key styles)."""
     with gzip.open(SAMPLE_PATH, "rt", encoding="utf-8") as f:
@@ -116,6 +137,9 @@ class FakeOrqServer:
         Requests allowed per window of seconds (see the module's notes).
     gzip : bool, default False
         Compress answers (``Content-Encoding: gzip``) for clients that accept it.
+    max_page_size : int, optional
+        Serve at most this many sessions a page, whatever ``limit`` asks (a cap
+        the real API does not document, and may have).
 
     Examples
     --------
@@ -125,7 +149,8 @@ class FakeOrqServer:
 
     def __init__(self, records: Iterable[dict] | None = None, api_key: str = "test-key",
                  now: dt.datetime | None = None, latency: float = 0.0,
-                 rate_limit: tuple[int, float] | None = None, gzip: bool = False) -> None:
+                 rate_limit: tuple[int, float] | None = None, gzip: bool = False,
+                 max_page_size: int | None = None) -> None:
         seeded = records is None
         self.api_key = api_key
         self._start = now or (SAMPLE_NOW if seeded else dt.datetime.now(dt.UTC))
@@ -141,6 +166,9 @@ class FakeOrqServer:
         self.before_page: Any = None
         self._endless: Fault | None = None
         self.requests: list[tuple[str, str]] = []
+        #: The last 10,000 requests that reached an endpoint, each with the answer it got.
+        self.exchanges: deque[Exchange] = deque(maxlen=10_000)
+        self.max_page_size = max_page_size
         self._lock = threading.RLock()
         self._store: dict[str, dict] = {}
         self._cache: dict[str, list[dict]] = {}
@@ -292,21 +320,16 @@ class FakeOrqServer:
         return 404, {"message": f"no route {method} {path}"}
 
     def _filters(self, body: Any) -> dict:
-        filters = body.get("filters") if isinstance(body, dict) else None
-        if not isinstance(filters, dict) or "interval" not in filters:
-            return {"message": "filters.interval is required"}
-        interval = filters["interval"].removeprefix("SESSION_INTERVAL_")
-        if interval not in (*_WINDOWS, "ALL_TIME", "UNSPECIFIED"):
-            return {"message": f"unknown interval {filters['interval']}"}
-        return filters
+        problem = page_problem(body)
+        return {"message": problem} if problem else body["filters"]
 
     def _query(self, body: Any) -> tuple[int, Any]:
         filters = self._filters(body)
         if "message" in filters:
             return 400, filters
         limit, page = body.get("limit", 100), body.get("page", 1)
-        if not (isinstance(limit, int) and isinstance(page, int) and limit > 0 and page > 0):
-            return 400, {"message": "limit and page must be positive integers"}
+        if self.max_page_size is not None:
+            limit = min(limit, self.max_page_size)
         if self.before_page is not None:
             self.before_page(page)
         found = self._matching(filters)
@@ -343,8 +366,9 @@ class FakeOrqServer:
         return 200, record
 
     def _update(self, record: dict, body: Any) -> tuple[int, Any]:
-        if not isinstance(body, dict):
-            return 400, {"message": "an object of fields is required"}
+        problem = update_problem(body)
+        if problem:
+            return 400, {"message": f"invalid update: {problem}"}
         changes = dict(body)
         for flag, field in (("clear_tags", "tags"), ("clear_contact_ids", "contact_ids")):
             if changes.pop(flag, False):
@@ -417,10 +441,12 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             return self._send(400, b'{"message": "body is not JSON"}', "application/json")
         status, answer = fake.handle(self.command, path, body)
+        payload = b"" if answer is None else json.dumps(answer).encode()
+        with fake._lock:
+            fake.exchanges.append(Exchange(self.command, path, raw, status, payload))
         if fault and fault.kind == "lost":
             self.close_connection = True
             return
-        payload = b"" if answer is None else json.dumps(answer).encode()
         if fault and fault.kind == "trickle":
             self.send_response(status)
             self.send_header("Content-Type", "application/json")

@@ -319,3 +319,18 @@ def test_a_redirect_loop_is_an_orq_error(fake):
     with pytest.raises(orq_nb.OrqAPIError, match="redirected to '/v2/sessions/tags'"):
         client.session_tags()
     fake.faults.clear()
+
+
+@pytest.mark.parametrize("cap", [40, 99, 1])
+def test_a_server_serving_fewer_per_page_than_asked_gives_every_session_once(records, cap):
+    with FakeOrqServer(records, now=dt.datetime(2026, 10, 29, tzinfo=dt.UTC), max_page_size=cap) as fake:
+        client = client_for(fake, page_size=100)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no paging error, no warning
+            df = client.query_sessions(progress=False)
+        assert sorted(df["id"]) == sorted(r["_id"] for r in records)
+        queries = [p for _, p in fake.requests if p == "/v2/sessions/query"]
+        assert len(queries) == -(-250 // cap)  # exactly the pages it takes, no extra request
+        fake.requests.clear()
+        pages = list(client.iter_sessions())
+        assert sum(map(len, pages)) == 250 and len(pages) == -(-250 // cap)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -149,6 +150,11 @@ def test_dashboard_filters_by_tag_in_a_real_browser(voila):
         title = page.locator(".js-plotly-plot .gtitle")
         title.wait_for(timeout=60_000)
         assert title.text_content() == f"Duration vs cost: {len(sample):,} sessions"
+        # Session data never leaves: no modebar button uploads the chart (plotly.js offers one by default).
+        buttons = page.eval_on_selector_all(".orq-scatter .modebar-btn",
+                                            "els => els.map(e => e.dataset.title)")
+        assert "Box Select" in buttons and "Lasso Select" in buttons, buttons
+        assert not [b for b in buttons if re.search("share|cloud|chart studio", b or "", re.I)], buttons
         tags = page.get_by_placeholder("type a tag to require")
         tags.fill("voice")
         tags.press("Enter")

@@ -104,3 +104,19 @@ def test_colour_by_tag_when_every_session_has_the_same_tags():
     df = orq_nb.sessions_frame([session(i, tags=["rag", "beta"]) for i in range(3)])
     groups = categories(df, "tag")
     assert groups.tolist() == ["(no tags)"] * 3
+
+
+@pytest.mark.parametrize("backend", ["matplotlib", "plotly"])
+@pytest.mark.parametrize("color_by", ["tag", "project_id", None])
+@pytest.mark.parametrize("share", [0.2, 1.0])
+def test_missing_costs_are_left_out_and_counted_on_linear_axes_in_density_mode(sample, backend, color_by,
+                                                                                share):
+    df = sample.copy()
+    gone = df.index[: int(len(df) * share)]
+    df.loc[gone, "total_cost"] = np.nan
+    out = plot_duration_vs_cost(df, color_by=color_by, logx=False, logy=False, max_points=100,
+                                backend=backend)
+    title = out.get_title() if backend == "matplotlib" else out.layout.title.text
+    assert f"; {len(gone):,} with no duration or cost not shown" in title, title
+    if share < 1:
+        assert f"{len(df) - len(gone):,} sessions" in title or f"of {len(df) - len(gone):,} drawn" in title

@@ -229,3 +229,20 @@ def test_bad_arguments_to_a_store_are_clear(tmp_path):
         store.to_pandas(version=99)
     with pytest.raises(ValueError, match="names no column"):
         store.to_pandas(columns=[])
+
+
+def test_a_store_scoped_with_the_old_unspecified_interval_reads_as_all_time(tmp_path, fake):
+    import json
+
+    # What orq_nb 0.2 could commit: the scope with the interval the API refuses, and a watermark.
+    old = {"orq_nb.scope": json.dumps({"interval": "SESSION_INTERVAL_UNSPECIFIED"}),
+           "orq_nb.watermark": "2026-10-28T11:00:00+00:00"}
+    orq_nb.SessionStore(tmp_path / "s.delta")._upsert(orq_nb.sessions_frame(records()), old, full=False)
+    store = orq_nb.SessionStore(tmp_path / "s.delta")
+    assert store.scope == {"interval": "SESSION_INTERVAL_ALL_TIME"}
+    client_for(fake).update_session("s7", tags=["again"])
+    fake.exchanges.clear()
+    report = store.sync(client_for(fake), progress=False)  # no StoreScopeError, and a window the API takes
+    assert report.updated == 1 and store.to_pandas().set_index("id").loc["s7", "tags"] == ["again"]
+    sent = [ex.request_json()["filters"] for ex in fake.exchanges if ex.path == "/v2/sessions/query"]
+    assert sent and all(f["interval"] == "SESSION_INTERVAL_ALL_TIME" and "start_date" in f for f in sent)
