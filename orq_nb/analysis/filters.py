@@ -66,16 +66,24 @@ def filter_sessions(
     return _filter(df, tags, match, exclude_tags, projects, start, end, index)
 
 
-def _warn_unknown(tags: list[str], index: TagIndex) -> None:
-    """Warn about tags no session has, naming the closest ones that exist."""
+def unknown_tags(tags: list[str], index: TagIndex) -> str:
+    """What to say of the tags no session has, naming the closest that exist; empty when all exist.
+
+    Examples: ``no session has the tag 'voic' (closest: 'voice')``.
+    """
     unknown = [t for t in dict.fromkeys(tags) if t not in index.counts.index]
-    if not unknown:
-        return
     hints = []
     for tag in unknown:
         close = difflib.get_close_matches(tag, index.tags, n=3, cutoff=0.5)
         hints.append(f"{tag!r}" + (f" (closest: {', '.join(map(repr, close))})" if close else ""))
-    warn_user(UnknownTagWarning(f"no session has the tag {'; '.join(hints)}"))
+    return f"no session has the tag {'; '.join(hints)}" if hints else ""
+
+
+def _warn_unknown(tags: list[str], index: TagIndex) -> None:
+    """Warn about tags no session has, naming the closest ones that exist."""
+    text = unknown_tags(tags, index)
+    if text:
+        warn_user(UnknownTagWarning(text))
 
 
 def _filter(df: pd.DataFrame, tags, match, exclude_tags, projects, start, end,

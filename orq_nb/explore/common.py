@@ -9,12 +9,40 @@ import pandas as pd
 
 from orq_nb.analysis.tags import TagIndex
 
-__all__ = ["categories", "highlighted", "density_edges", "density_counts", "placeable", "MAX_POINTS"]
+__all__ = [
+    "categories", "highlighted", "density_edges", "density_counts", "placeable", "usd", "axis_ticks",
+    "legend_title", "MAX_POINTS",
+]
 
 #: Above this many sessions the plot shows density instead of points.
 MAX_POINTS = 50_000
 OTHER, NO_TAGS, NO_PROJECT = "other", "(no tags)", "(no project)"
 _BINS = (90, 60)
+
+
+def usd(value: float) -> str:
+    """A tick label in dollars, in plain digits at any size: ``$0.0001``, ``$0.25``, ``$1,200``."""
+    if not np.isfinite(value):
+        return ""
+    sign, value = ("-" if value < 0 else ""), abs(float(value))
+    text = f"{value:,.0f}" if value >= 1000 else np.format_float_positional(value, precision=6, trim="-")
+    return f"{sign}${text}"
+
+
+def axis_ticks(log: bool, dollars: bool) -> dict:
+    """plotly axis settings for plain tick labels: one per decade on a log axis (no "2" and "5" between),
+    decimal digits rather than SI prefixes (``100µ``), dollars on a cost axis."""
+    ticks: dict = {"tickformat": "~r", "minor": {"showgrid": False}}
+    if log:
+        ticks["dtick"] = 1
+    if dollars:
+        ticks["tickprefix"] = "$"
+    return ticks
+
+
+def legend_title(color_by: str | None) -> str:
+    """What a colour means: for tags, each session's most specific tag (see :func:`categories`)."""
+    return "most specific tag" if color_by == "tag" else (color_by or "").replace("_", " ")
 
 
 def categories(df: pd.DataFrame, color_by: str, top: int = 8, names: list[str] | None = None) -> pd.Series:
@@ -23,9 +51,10 @@ def categories(df: pd.DataFrame, color_by: str, top: int = 8, names: list[str] |
     ``names`` fixes the groups instead (as a plot that keeps its colours
     across changes does); the last two are "other" and "(no ...)".
 
-    For ``color_by="tag"`` a session goes under the most common of its tags,
-    leaving out tags that every session has (after filtering by a tag, it
-    would tell nothing); sessions without other tags form "(no tags)". For
+    For ``color_by="tag"`` a session goes under its most specific tag: the most
+    common of its tags among those on at most half of the sessions (a tag most
+    sessions have, such as ``production`` or the tag just filtered on, tells
+    them apart least); sessions without such a tag form "(no tags)". For
     ``"project_id"``, sessions without project form "(no project)".
     """
     if color_by == "tag":
@@ -40,7 +69,11 @@ def categories(df: pd.DataFrame, color_by: str, top: int = 8, names: list[str] |
             rest = np.where(index.matrix.any(axis=1), len(fixed), len(fixed) + 1)
             group = np.where(head.any(axis=1), head.argmax(axis=1), rest) if head.shape[1] else rest
             return pd.Series(pd.Categorical.from_codes(group, categories=list(names)), index=df.index)
-        telling = np.flatnonzero(~index.matrix.all(axis=0)) if len(df) else np.arange(len(index.tags))
+        # Tags on more than half of the sessions tell them apart least: left out (when any other is left).
+        share = index.matrix.sum(axis=0) / max(len(df), 1)
+        telling = np.flatnonzero(share <= 0.5)
+        if not len(telling) and len(df):
+            telling = np.flatnonzero(~index.matrix.all(axis=0))
         matrix, tags = index.matrix[:, telling], [index.tags[i] for i in telling]
         head = matrix[:, :top]
         names = np.array([*tags[:top], OTHER, NO_TAGS], dtype=object)

@@ -32,9 +32,12 @@ __all__ = ["SessionExplorer", "explore", "summary_text"]
 
 EXPLORER_MAX_POINTS = 20_000
 _NAT = np.iinfo(np.int64).min
-# Wraps instead of cutting off: the controls take a column of their own when the page is narrow.
+# Wraps instead of cutting off. The views come first and the row is reversed: side by side, the
+# controls are on the left; on a narrow page the plot and summary come first, the controls below.
 _CONTROLS = {"flex": "1 1 300px", "min_width": "280px", "max_width": "440px", "padding": "0 12px 0 0"}
 _VIEWS = {"flex": "3 1 520px", "min_width": "0"}
+_LAYOUT = {"display": "flex", "flex_flow": "row-reverse wrap", "justify_content": "flex-end", "width": "100%",
+           "align_items": "flex-start"}
 
 
 def summary_text(sessions: int, total_cost: float, median_duration_ms: float, tokens: float) -> str:
@@ -169,8 +172,7 @@ class SessionExplorer(widgets.Box):
         views = widgets.VBox([self.summary, self.status, self.plot.widget, self.selection_head,
                               self.selection_table, self.details, self.top_head, self.top_table],
                              layout=_VIEWS)
-        super().__init__([controls, views], layout={"display": "flex", "flex_flow": "row wrap",
-                                                    "width": "100%", "align_items": "flex-start"})
+        super().__init__([views, controls], layout=_LAYOUT)
         self.tag_filter.observe(self.update, names="selection")
         for control in (self.projects, self.start, self.end):
             control.observe(self.update, names="value")
@@ -368,18 +370,20 @@ class SessionExplorer(widgets.Box):
         self.selected_ids = self.df["id"].iloc[self._selected_rows].tolist()
         self.plot.circle(self._selected_rows, self.rows)
 
-    def select_box(self, duration: tuple[float, float], cost: tuple[float, float]) -> None:
-        """Select the shown sessions inside a box (seconds, USD), as drawn on the plot's axes."""
+    def select_box(self, duration: tuple[float, float], cost: tuple[float, float]) -> pd.DataFrame:
+        """Select the shown sessions inside a box (seconds, USD), as drawn on the plot's axes; return them."""
         self.shape = ("box", tuple(duration), tuple(cost))
         self._select_rows(select_box(self._xy[self.mask], duration, cost, log_x=self.plot.log_x,
                                      log_y=self.plot.log_y).index)
+        return self.selected
 
-    def select_lasso(self, polygon) -> None:
-        """Select the shown sessions inside a lasso of (seconds, USD) vertices, as drawn on the axes."""
+    def select_lasso(self, polygon) -> pd.DataFrame:
+        """Select the shown sessions inside a lasso of (seconds, USD) vertices, as drawn; return them."""
         polygon = [tuple(p) for p in polygon]
         self.shape = ("lasso", [p[0] for p in polygon], [p[1] for p in polygon])
         self._select_rows(select_lasso(self._xy[self.mask], polygon, log_x=self.plot.log_x,
                                        log_y=self.plot.log_y).index)
+        return self.selected
 
     def _drawn(self, shape: Shape | None) -> None:
         """A box or lasso drawn on the plot (``None``: the selection was cleared there)."""

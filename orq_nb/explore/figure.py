@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from orq_nb.analysis.tags import as_tags
-from orq_nb.explore.common import categories, density_counts, density_edges
+from orq_nb.explore.common import axis_ticks, categories, density_counts, density_edges, legend_title
 from orq_nb.explore.no_cloud import CLOUD_BUTTONS
 from orq_nb.explore.scatter_widget import ScatterWidget, floats
 
@@ -102,7 +102,7 @@ class SessionFigure:
         self.layout = {
             "dragmode": "select", "height": 470, "hovermode": "closest", "uirevision": "explorer",
             "margin": {"l": 64, "r": 16, "t": 48, "b": 52},
-            "legend": {"title": {"text": (color_by or "").replace("_", " ")}, "itemclick": False,
+            "legend": {"title": {"text": legend_title(color_by)}, "itemclick": False,
                        "itemdoubleclick": False},
             "xaxis": {"title": {"text": "duration (s)"}, "type": "log"},
             "yaxis": {"title": {"text": "total cost (USD)"}, "type": "log"},
@@ -178,7 +178,9 @@ class SessionFigure:
         for name, values, log in (("xaxis", self.x[everything], self.log_x),
                                   ("yaxis", self.y[everything], self.log_y)):
             fixed = _range(values, log) if self.fixed else None
-            layout[name] = {**layout[name], "type": "log" if log else "linear", "autorange": fixed is None}
+            ticks = axis_ticks(log, dollars=name == "yaxis")
+            layout[name] = {**{k: v for k, v in layout[name].items() if k != "dtick"}, **ticks,
+                            "type": "log" if log else "linear", "autorange": fixed is None}
             if fixed is not None:
                 layout[name]["range"] = fixed
             else:
@@ -250,5 +252,16 @@ class SessionFigure:
             return ""
         if shape[0] == "box":
             (x0, x1), (y0, y1) = sorted(shape[1]), sorted(shape[2])
-            return f"box: {x0:,.3g}-{x1:,.3g} s, ${y0:,.3g}-{y1:,.3g}"
+            return (f"box: duration {_span(x0, x1, lambda v: f'{v:,.3g} s')}, "
+                    f"cost {_span(y0, y1, lambda v: '$' + f'{v:,.3g}')}")
         return f"lasso of {len(shape[1])} points"
+
+
+def _span(lo: float, hi: float, text) -> str:
+    """A box's side in words: "250 s to 1,200 s", "at least 250 s", "at most $0.04", "any"."""
+    low, high = np.isfinite(lo) and lo > 0, np.isfinite(hi)
+    if low and high:
+        return f"{text(lo)} to {text(hi)}"
+    if low:
+        return f"at least {text(lo)}"
+    return f"at most {text(hi)}" if high else "any"

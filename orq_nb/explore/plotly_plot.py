@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from orq_nb.analysis.tags import as_tags
-from orq_nb.explore.common import categories, highlighted, placeable
+from orq_nb.explore.common import axis_ticks, categories, highlighted, legend_title, placeable
 from orq_nb.explore.no_cloud import without_cloud
 
 _HOVER = ("id %{customdata[0]}<br>external id %{customdata[1]}<br>title %{customdata[2]}"
@@ -55,7 +55,9 @@ def plotly_duration_vs_cost(df: pd.DataFrame, color_by: str | None, logx: bool, 
                                            "line": {"color": "crimson", "width": 1.5}}))
     shown_text = f"{len(data):,} sessions" if len(data) else "none"
     title = f"Duration vs cost: {shown_text}{note}"
-    fig.update_layout(title=title, legend_title_text=(color_by or "").replace("_", " "),
-                      xaxis={"title": "duration (s)", "type": "log" if logx else "linear"},
-                      yaxis={"title": "total cost (USD)", "type": "log" if logy else "linear"})
+    fig.update_layout(title=title, legend_title_text=legend_title(color_by),
+                      xaxis={"title": "duration (s)", "type": "log" if logx else "linear",
+                             **axis_ticks(logx, dollars=False)},
+                      yaxis={"title": "total cost (USD)", "type": "log" if logy else "linear",
+                             **axis_ticks(logy, dollars=True)})
     return without_cloud(fig)

@@ -17,12 +17,15 @@ from orq_nb.explore.common import (
     density_counts,
     density_edges,
     highlighted,
+    legend_title,
     placeable,
+    usd,
 )
 
 __all__ = ["plot_duration_vs_cost"]
 
-_PLAIN = FuncFormatter(lambda value, _: f"{value:g}")
+_PLAIN = FuncFormatter(lambda value, _: np.format_float_positional(value, precision=6, trim="-"))
+_USD = FuncFormatter(lambda value, _: usd(value))
 
 
 def plot_duration_vs_cost(
@@ -81,9 +84,10 @@ def plot_duration_vs_cost(
     ax.set_yscale("log" if logy else "linear")
     # Minor log ticks and math-text labels cost most of a redraw: plain numbers read better anyway.
     for axis, log in ((ax.xaxis, logx), (ax.yaxis, logy)):
-        axis.set_minor_locator(NullLocator())
         if log:
+            axis.set_minor_locator(NullLocator())
             axis.set_major_formatter(_PLAIN)
+    ax.yaxis.set_major_formatter(_USD)
     if not shown.any():
         ax.text(0.5, 0.5, "No sessions match", transform=ax.transAxes, ha="center", va="center",
                 fontsize=13, color="0.4")
@@ -110,7 +114,7 @@ def plot_duration_vs_cost(
                 if on.any():
                     ax.scatter(x[on], y[on], s=8, alpha=0.6, linewidths=0, color=palette[i],
                                label=f"{name} ({on.sum():,})", rasterized=len(x) > 5000)
-            ax.legend(title=color_by.replace("_", " "), fontsize="small", markerscale=2, frameon=False,
+            ax.legend(title=legend_title(color_by), fontsize="small", markerscale=2, frameon=False,
                       loc="center left", bbox_to_anchor=(1.0, 0.5))
         ax.set_title(f"Duration vs cost: {len(x):,} sessions{note}", y=1.01)
     if highlight is not None:

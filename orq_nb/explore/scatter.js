@@ -50,10 +50,14 @@ async function render({ model, el }) {
   div.className = "orq-scatter";
   div.style.width = "100%";
   div.style.minWidth = "0";
+  // A height of its own: with a selection, plotly.js sizes its .svg-container at 100% of this div,
+  // which without one collapses to 0 px at the next resize.
+  const sized = (layout) => { div.style.height = `${layout.height || 470}px`; };
   el.appendChild(div);
   // From Python (ScatterWidget.config): among others, nothing in the modebar uploads the chart.
   const config = { ...model.get("config") };
   const { data, layout } = figure(model);
+  sized(layout);
   await Plotly.newPlot(div, data, layout, config);
   div.on("plotly_selected", (event) => {
     if (!event) return;
@@ -67,6 +71,7 @@ async function render({ model, el }) {
   });
   const redraw = () => {
     const next = figure(model);
+    sized(next.layout);
     Plotly.react(div, next.data, next.layout, config);
   };
   model.on("change:figure", redraw);

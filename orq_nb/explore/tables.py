@@ -17,18 +17,20 @@ from orq_nb.analysis.tags import as_tags
 
 __all__ = ["TABLE_COLUMNS", "readable", "session_table", "details_html"]
 
-#: What a table of sessions shows, from the frame's columns.
-TABLE_COLUMNS = ["id", "external_id", "project_id", "tags", "duration_ms", "total_cost", "total_tokens",
-                 "started_at"]
+#: What a table of sessions shows, from the frame's columns: the numbers next to the id, so that a wide
+#: tags column (last) never pushes them out of view.
+TABLE_COLUMNS = ["id", "duration_ms", "total_cost", "total_tokens", "project_id", "started_at",
+                 "external_id", "tags"]
 _HEADERS = {"external_id": "external id", "project_id": "project", "duration_ms": "duration (s)",
             "total_cost": "cost (USD)", "total_tokens": "tokens", "started_at": "started (UTC)"}
-_TEXT = [0, 1, 2, 3, 7]  # positions of the text columns: left-aligned
+_NUMBERS = {"duration_ms", "total_cost", "total_tokens"}
+_TEXT = [i for i, name in enumerate(TABLE_COLUMNS) if name not in _NUMBERS]  # left-aligned
 
 
 def readable(rows: pd.DataFrame) -> pd.DataFrame:
     """``rows`` as the tables show them: seconds, minutes, joined tags, plain headers."""
     started = rows["started_at"]
-    return pd.DataFrame({
+    columns = {
         "id": rows["id"].to_numpy(dtype=object),
         "external_id": rows["external_id"].fillna("").to_numpy(dtype=object),
         "project_id": rows["project_id"].fillna("").to_numpy(dtype=object),
@@ -37,7 +39,8 @@ def readable(rows: pd.DataFrame) -> pd.DataFrame:
         "total_cost": np.round(rows["total_cost"].to_numpy(dtype=float), 6),
         "total_tokens": rows["total_tokens"].to_numpy(),
         "started_at": started.dt.strftime("%Y-%m-%d %H:%M").fillna("").to_numpy(dtype=object),
-    }).rename(columns=_HEADERS)
+    }
+    return pd.DataFrame({name: columns[name] for name in TABLE_COLUMNS}).rename(columns=_HEADERS)
 
 
 def _options(name: str) -> dict:
@@ -50,6 +53,8 @@ def _options(name: str) -> dict:
         "layout": {"topStart": "pageLength", "topEnd": "buttons", "bottomStart": "info",
                    "bottomEnd": "paging"},
         "order": [],
+        # A click on a column's name sorts by it (not only on its small arrow).
+        "text_in_header_can_be_selected": False,
     }
 
 

@@ -52,8 +52,11 @@ class _BadLine:
 
 
 def _file_error(name: str, error: json.JSONDecodeError) -> SessionFileError:
+    """The error for a document that is not JSON; a name that does not say JSON hears what is read."""
+    known = _suffix(name).lower() in {".json", *_LINES_SUFFIXES} or name == "<file>"
     return SessionFileError(
         f"{name} is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"
+        + ("" if known else f"; read_sessions reads {SUPPORTED}")
     )
 
 

@@ -17,7 +17,10 @@ import numpy as np
 from orq_nb.load.sample import SAMPLE_PATH
 from orq_nb.load.schemas import key_aliases
 
-__all__ = ["generate_sessions", "SAMPLE_END", "SAMPLE_SIZE", "SAMPLE_PATH"]
+__all__ = [
+    "generate_sessions", "SAMPLE_END", "SAMPLE_SIZE", "SAMPLE_PATH", "PROMPT_VERSIONS", "COST_JUMP_TAG",
+    "COST_JUMP_DAY", "COST_JUMP",
+]
 
 SAMPLE_END = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
 SAMPLE_SIZE = 4000
@@ -38,6 +41,12 @@ LABELS = (
     "long-context", "feedback-negative", "beta", "mobile", "voice", "pii-redacted",
 )
 CLIENTS = ("claude-code", "cursor", "orq-cli")
+#: Prompt versions, a tag each (the rest of the sessions have none), their shares, and what they do to a
+#: session's tokens (so to its cost): v2's shorter prompt costs 30% less than v1; v3 changes nothing.
+PROMPT_VERSIONS = {"prompt-v1": (0.35, 1.0), "prompt-v2": (0.35, 0.7), "prompt-v3": (0.2, 1.0)}
+#: From this day on, sessions with this tag cost this many times as much per token (a pricier model
+#: behind the tool calls): the spend watch's notebook finds it.
+COST_JUMP_TAG, COST_JUMP_DAY, COST_JUMP = "tool-use", dt.datetime(2026, 10, 20, tzinfo=dt.UTC), 3.0
 
 
 def _ids(rng: np.random.Generator, n: int, prefix: str, width: int) -> list[str]:
@@ -77,6 +86,13 @@ def generate_sessions(
     model_idx = rng.choice(len(models), size=n, p=[MODELS[m][0] for m in models])
     prices = np.array([MODELS[m][1:] for m in models])[model_idx]
     prompt = np.round(rng.lognormal(7.0, 1.0, n)).astype(np.int64) + 20
+    # Prompt versions come from a stream of their own, so that every other field stays as it was.
+    side = np.random.default_rng([seed, 1])
+    versions = list(PROMPT_VERSIONS)
+    shares = [share for share, _ in PROMPT_VERSIONS.values()]
+    version = side.choice(len(versions) + 1, size=n, p=[*shares, 1 - sum(shares)])
+    scale = np.array([factor for _, factor in PROMPT_VERSIONS.values()] + [1.0])[version]
+    prompt = np.maximum(np.round(prompt * scale).astype(np.int64), 20)
     completion = np.round(prompt * rng.lognormal(-1.2, 0.6, n)).astype(np.int64) + 5
     input_cost = np.round(prompt / 1000 * prices[:, 0], 6)
     output_cost = np.round(completion / 1000 * prices[:, 1], 6)
@@ -94,6 +110,10 @@ def generate_sessions(
     label_p = 0.55 / np.arange(1, len(LABELS) + 1) ** 0.9
     label_draw = rng.random((n, len(LABELS))) < label_p
     no_tags = rng.random(n) < 0.03
+    jumped = label_draw[:, LABELS.index(COST_JUMP_TAG)] & ~no_tags & (
+        start_ms >= int(COST_JUMP_DAY.timestamp() * 1000))
+    input_cost = np.where(jumped, np.round(input_cost * COST_JUMP, 6), input_cost)
+    output_cost = np.where(jumped, np.round(output_cost * COST_JUMP, 6), output_cost)
     no_project = rng.random(n) < 0.025
     node = rng.random(n) < node_share
     coding = np.array(PROJECTS)[project_idx] == "code-review"
@@ -104,6 +124,9 @@ def generate_sessions(
     client_idx = rng.integers(0, len(CLIENTS), n)
     starts, updates = _iso(start_ms), _iso(update_ms)
     label_lists = [[t for t, on in zip(LABELS, row, strict=True) if on] for row in label_draw.tolist()]
+    for labels, v in zip(label_lists, version.tolist(), strict=True):
+        if v < len(versions):
+            labels.append(versions[v])
     model_names = [models[m] for m in model_idx.tolist()]
     contact_lists = [[contacts[c] for c in pick[:k]]
                      for pick, k in zip(contact_pick.tolist(), n_contacts.tolist(), strict=True)]

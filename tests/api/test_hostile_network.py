@@ -109,7 +109,10 @@ def test_a_whole_call_keeps_its_deadline(fake):
 
 
 CHILD = textwrap.dedent("""
-    import sys, warnings
+    import signal, sys, warnings
+    # Ctrl-C raises KeyboardInterrupt even where the parent ignores SIGINT (nohup, `make test &`, some CI
+    # runners), which a child inherits.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     import orq_nb
     warnings.simplefilter("always")
     client = orq_nb.OrqClient(api_key=sys.argv[2], base_url=sys.argv[1], max_retries=3,
@@ -129,8 +132,10 @@ CHILD = textwrap.dedent("""
 
 def interrupt_child(fake: FakeOrqServer, what: str, when) -> tuple[subprocess.CompletedProcess, float, int]:
     """Run a fetch or a bulk update in a child; Ctrl-C it once ``when()``; time its end."""
+    # Started as under nohup (SIGINT ignored, inherited), whatever this run's own handler is.
     child = subprocess.Popen([sys.executable, "-c", CHILD, fake.url, KEY, what], cwd=ROOT,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     deadline = time.monotonic() + 60
     while not when() and time.monotonic() < deadline and child.poll() is None:
         time.sleep(0.02)

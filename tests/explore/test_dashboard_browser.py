@@ -204,6 +204,21 @@ def test_select_on_the_plot_relabel_on_the_server_and_undo(fake, voila_on_fake):
         assert len(want) > 0
         assert head.inner_text().startswith(f"{len(want):,} selected")
         page.get_by_text(f"of {len(want):,} entries").first.wait_for(timeout=30_000)  # the table's count
+        # Narrowing the window with a selection keeps the plot's height (plotly.js sized it at 0 once).
+        page.set_viewport_size({"width": 1024, "height": 1000})
+        for _ in range(2):
+            page.wait_for_timeout(1500)
+            assert page.locator(".orq-scatter").first.bounding_box()["height"] > 400
+        page.set_viewport_size({"width": 1400, "height": 1000})
+        # A click on a column's name sorts by it; the numbers stand before the tags.
+        table = page.locator(".jupyter-widgets", has=head).locator("xpath=following::table[.//th]").first
+        headers = [h.strip() for h in table.locator("thead th").all_inner_texts()]
+        assert headers.index("cost (USD)") < headers.index("tags") and headers[-1] == "tags", headers
+        table.locator("thead th span.dt-column-title", has_text="cost (USD)").click()
+        column = headers.index("cost (USD)") + 1
+        page.wait_for_timeout(500)
+        shown = [float(c) for c in table.locator(f"tbody tr td:nth-child({column})").all_inner_texts()]
+        assert shown == sorted(shown) == sorted(want["total_cost"].round(6))[: len(shown)], shown
         with page.expect_download() as download:  # every selected row, not only the page shown
             page.locator(".jupyter-widgets", has=head).locator("xpath=following::button[.='Download CSV']"
                                                              ).first.click()
@@ -232,6 +247,8 @@ def test_select_on_the_plot_relabel_on_the_server_and_undo(fake, voila_on_fake):
             page.wait_for_timeout(1500)
             page.screenshot(path=str(shots / f"dashboard-{width}.png"), full_page=True)
             assert not overflowing(page), (width, overflowing(page))
+            if width == 800:  # narrow: the plot comes first, not under the whole control panel
+                assert page.locator(".orq-scatter").first.bounding_box()["y"] < 400
         browser.close()
     assert not quiet_console(messages), quiet_console(messages)
     assert not failed, f"requests that failed (nothing may be fetched from outside): {failed}"

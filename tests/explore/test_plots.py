@@ -37,8 +37,10 @@ def test_legend_keeps_top_tags_and_groups_the_rest(sample):
     ax = plot_duration_vs_cost(sample, top=5)
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert len(labels) == 7
-    top = orq_nb.tag_counts(sample).index[:5]
+    counts = orq_nb.tag_counts(sample)
+    top = counts[counts <= len(sample) / 2].index[:5]  # tags on most sessions tell them apart least
     assert [label.split(" (")[0] for label in labels] == [*top, "other", "(no tags)"]
+    assert ax.get_legend().get_title().get_text() == "most specific tag"
     assert sum(int(label.split("(")[-1].rstrip(")").replace(",", "")) for label in labels) == len(sample)
 
 
@@ -97,7 +99,8 @@ def test_a_tag_every_session_has_is_not_used_for_colour(sample):
     groups = categories(voice, "tag", top=4)
     assert "voice" not in groups.cat.categories
     assert groups.value_counts().sum() == len(voice)
-    assert list(groups.cat.categories)[:4] == list(orq_nb.tag_counts(voice).drop("voice").index[:4])
+    counts = orq_nb.tag_counts(voice)
+    assert list(groups.cat.categories)[:4] == list(counts[counts <= len(voice) / 2].index[:4])
 
 
 def test_colour_by_tag_when_every_session_has_the_same_tags():
@@ -120,3 +123,30 @@ def test_missing_costs_are_left_out_and_counted_on_linear_axes_in_density_mode(s
     assert f"; {len(gone):,} with no duration or cost not shown" in title, title
     if share < 1:
         assert f"{len(df) - len(gone):,} sessions" in title or f"of {len(df) - len(gone):,} drawn" in title
+
+
+@pytest.mark.parametrize("logy", [True, False])
+def test_cost_ticks_are_dollars_in_plain_digits_on_every_backend(sample, logy):
+    df = sample.copy()
+    df.loc[df.index[:5], "total_cost"] = 1e-5  # down to a hundred-thousandth of a dollar
+    ax = plot_duration_vs_cost(df, logy=logy)
+    ax.figure.canvas.draw()
+    labels = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+    assert labels and all(label.lstrip("-").startswith("$") and "e" not in label for label in labels), labels
+    if logy:
+        assert "$0.00001" in labels
+        assert not [t.get_text() for t in ax.yaxis.get_minorticklabels() if t.get_text()]
+    fig = plot_duration_vs_cost(df, logy=logy, backend="plotly")
+    assert fig.layout.yaxis.tickprefix == "$" and fig.layout.yaxis.tickformat == "~r"  # not 100µ
+    assert fig.layout.yaxis.dtick == (1 if logy else None)  # one label a decade: no "2" and "5" between
+    explorer = orq_nb.explore(df)
+    explorer.log_y.value = logy
+    yaxis = explorer.plot.layout["yaxis"]
+    assert yaxis["tickprefix"] == "$" and yaxis.get("dtick") == (1 if logy else None)
+
+
+def test_dollar_labels():
+    from orq_nb.explore.common import usd
+
+    assert [usd(v) for v in (1e-5, 0.0001, 0.25, 3, 1200, -0.5)] == [
+        "$0.00001", "$0.0001", "$0.25", "$3", "$1,200", "-$0.5"]

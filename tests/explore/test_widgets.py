@@ -47,6 +47,30 @@ def test_tag_filter_lists_counts_and_follows_typed_tags(sample):
     assert tag_filter.count == len(sample) and tag_filter.tags.value == []
 
 
+def test_a_typed_tag_no_session_has_is_named_with_the_closest_that_exist(sample):
+    tag_filter = TagFilter(sample)
+    assert set(tag_filter.tags_entry.options) == set(orq_nb.tag_counts(sample).index)
+    tag_filter.add("voic")  # as typed in the box, then Enter
+    assert tag_filter.tags.value == [] and tag_filter.count == len(sample)
+    assert "no session has the tag &#x27;voic&#x27; (closest: &#x27;voice&#x27;" in tag_filter.hint.value
+    tag_filter.add("voice, rag")
+    assert tag_filter.tags.value == ["voice", "rag"] and tag_filter.hint.value == ""
+    assert tag_filter.tags_entry.value == ""  # the box is ready for the next tag
+    tag_filter.add(["beta"], exclude=True)
+    want = filter_sessions(sample, tags=["voice", "rag"], exclude_tags="beta")
+    assert tag_filter.filtered["id"].tolist() == want["id"].tolist()
+
+
+def test_colour_is_each_sessions_most_specific_tag(sample):
+    explorer = SessionExplorer(sample)
+    title = explorer.plot.layout["legend"]["title"]["text"]
+    assert title == "most specific tag"
+    common = orq_nb.tag_counts(sample)
+    assert common.iloc[0] > len(sample) / 2  # production: on most sessions, so it tells none apart
+    assert common.index[0] not in explorer.plot.names
+    assert explorer.plot.names[0] == common[common <= len(sample) / 2].index[0]
+
+
 def test_explorer_starts_with_everything(sample):
     explorer = orq_nb.explore(sample)
     assert len(explorer.filtered) == len(sample)
@@ -136,10 +160,11 @@ def test_clicking_a_point_shows_every_field_and_tables_read_well(sample):
         assert f">{field}<" in explorer.details.value
     explorer.select(sample["id"].head(30))
     shown = readable(explorer.selected)
-    assert list(shown.columns) == ["id", "external id", "project", "tags", "duration (s)", "cost (USD)",
-                                   "tokens", "started (UTC)"]
+    assert list(shown.columns) == ["id", "duration (s)", "cost (USD)", "tokens", "project", "started (UTC)",
+                                   "external id", "tags"]  # the numbers in view, the wide tags last
     assert shown["duration (s)"].tolist() == (explorer.selected["duration_ms"] / 1000).round(2).tolist()
     assert shown["started (UTC)"].str.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d").all()
     assert "30 selected" in explorer.selection_head.value
     options = explorer.selection_table._dt_args
     assert "csvHtml5" in str(options["buttons"]) and options["paging"]
+    assert "text_in_header_can_be_selected" not in options  # (so that a click on a column's name sorts)

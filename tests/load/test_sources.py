@@ -139,7 +139,9 @@ def test_one_filter_silences_every_warning_and_wrong_arguments_stay_plain():
 
 @pytest.mark.parametrize("name, content", [("sessions.csv", b"id,duration\ns1,10\n"),
                                            ("sessions.xlsx", b"PK\x03\x04 not really"),
-                                           ("export.bin", b"\xff\xfe\x00binary")])
+                                           ("export.bin", b"\xff\xfe\x00binary"),
+                                           ("x.py", b"import orq_nb\nprint(orq_nb.load_sample())\n"),
+                                           ("notes", b"sessions of october\n")])
 def test_other_formats_get_an_error_that_names_the_supported_ones(tmp_path, name, content):
     path = tmp_path / name
     path.write_bytes(content)
