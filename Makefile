@@ -31,7 +31,7 @@ $(STAMP): setup.cfg pyproject.toml | $(PY)
 install: $(STAMP)
 
 lint: install
-	$(RUFF) orq_nb tests benchmarks
+	$(RUFF) orq_nb tests benchmarks notebooks/clean.py
 	$(VENV)/bin/lint-imports
 
 test: install lint
@@ -68,8 +68,8 @@ notebooks: install
 	for nb in notebooks/*.ipynb; do \
 		ORQ_NB_OFFLINE=1 $(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace $$nb || exit 1; \
 	done
-	# Widget state is the kernel's to rebuild: kept out of the files (the explorer's would add MBs).
-	$(PY) -c "import json, pathlib; [p.write_text(json.dumps({**d, 'metadata': {k: v for k, v in d['metadata'].items() if k != 'widgets'}}, indent=1, ensure_ascii=False) + '\\n') for p in pathlib.Path('notebooks').glob('*.ipynb') for d in [json.loads(p.read_text())]]"
+	# Widget state and views are the kernel's to rebuild: kept out of the files (see notebooks/clean.py).
+	$(PY) notebooks/clean.py notebooks/*.ipynb
 
 bench: install
 	$(PY) benchmarks/bench_load.py
