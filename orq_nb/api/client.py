@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import os
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import quote
@@ -49,10 +49,18 @@ def tag_list(value: Iterable[str] | str) -> list[str]:
     return [value] if isinstance(value, str) else [str(t) for t in value]
 
 
-def relabelled(tags: Iterable[str], add: Iterable[str], remove: Iterable[str]) -> list[str]:
-    """The tags after a relabelling: ``remove`` first, then ``add``, keeping order, no repeats."""
+def relabelled(tags: Iterable[str], add: Iterable[str], remove: Iterable[str],
+               restore: Iterable[str] | None = None) -> list[str]:
+    """The tags after a relabelling: ``remove`` first, then ``add``, keeping order, no repeats.
+
+    With ``restore`` (the tags a session had before an earlier relabelling): when the result holds
+    exactly those tags, they come back in their old order (an undo puts a re-added tag where it was).
+    """
     remove = set(remove)
-    return list(dict.fromkeys([t for t in tags if t not in remove] + list(add)))
+    after = list(dict.fromkeys([t for t in tags if t not in remove] + list(add)))
+    if restore is not None and set(after) == set(restore) and len(after) == len(list(restore)):
+        return list(restore)
+    return after
 
 
 def _page_records(answer: Any, page: int) -> tuple[list, bool]:
@@ -500,7 +508,8 @@ class OrqClient:
     def tag_sessions(self, ids_or_frame: Iterable[str] | pd.DataFrame, add: Iterable[str] = (),
                      remove: Iterable[str] = (), progress: bool | None = None,
                      records: dict | None = None, dry_run: bool = False,
-                     deadline: float | None = None) -> pd.DataFrame:
+                     deadline: float | None = None,
+                     restore: Mapping[str, Iterable[str]] | None = None) -> pd.DataFrame:
         """Add and remove tags on many sessions, concurrently; report each one.
 
         Each session is read, and ``remove`` then ``add`` (keeping order,
@@ -524,6 +533,9 @@ class OrqClient:
         deadline : float, optional
             Seconds the whole call may take; sessions not done by then report
             the timeout as their error.
+        restore : dict of id to tags, optional
+            For an undo: a session whose relabelled tags are exactly the tags
+            given here gets them back in that order.
 
         Returns
         -------
@@ -559,7 +571,7 @@ class OrqClient:
                 row["changed_elsewhere"] = bool(
                     seen is not None and record.get("updated_at") is not None
                     and (pd.isna(seen) or pd.Timestamp(record["updated_at"]) > seen))
-                after = relabelled(before, add, remove)
+                after = relabelled(before, add, remove, (restore or {}).get(session_id))
                 row["tags_before"], row["tags_after"] = before, after
                 if after != before and dry_run:
                     row["changed"] = True

@@ -480,7 +480,8 @@ class SessionExplorer(widgets.Box):
             added = tuple(t for t in add if t not in row.tags_before)
             taken = tuple(t for t in remove if t in row.tags_before)
             groups.setdefault((added, taken), []).append(row.id)
-        parts = [self._relabel(self.df[self.df["id"].isin(ids)], list(taken), list(added))
+        before = dict(zip(report["id"], report["tags_before"], strict=True))  # their old order comes back
+        parts = [self._relabel(self.df[self.df["id"].isin(ids)], list(taken), list(added), before)
                  for (added, taken), ids in groups.items()]
         empty = pd.DataFrame(columns=REPORT_COLUMNS).astype({"ok": bool, "changed": bool,
                                                              "changed_elsewhere": bool})
@@ -493,17 +494,21 @@ class SessionExplorer(widgets.Box):
         """Whether Apply writes to orq.ai (a client is given and the switch is on)."""
         return self.client is not None and self.write.value
 
-    def _relabel(self, rows: pd.DataFrame, add: list[str], remove: list[str]) -> pd.DataFrame:
-        """Relabel ``rows`` on orq.ai (when writing) or in the frame; reload the frame from the result."""
+    def _relabel(self, rows: pd.DataFrame, add: list[str], remove: list[str],
+                 restore: dict | None = None) -> pd.DataFrame:
+        """Relabel ``rows`` on orq.ai (when writing) or in the frame; reload the frame from the result.
+
+        ``restore`` (an undo's tags before, by id) puts tags back in their old order."""
         if self.writes:
             answers: dict = {}
             report = self.client.tag_sessions(rows, add=add, remove=remove, progress=False,
-                                              records=answers)
+                                              records=answers, restore=restore)
             updated = to_frame(loaded_table(list(answers.values())))
             if self.store is not None and len(updated):
                 self.store.write(updated)  # the store only ever takes what the server answered
         else:
-            after = [relabelled(as_tags(tags), add, remove) for tags in rows["tags"]]
+            after = [relabelled(as_tags(tags), add, remove, (restore or {}).get(sid))
+                     for sid, tags in zip(rows["id"], rows["tags"], strict=True)]
             changed = [a != as_tags(b) for a, b in zip(after, rows["tags"], strict=True)]
             report = pd.DataFrame({"id": rows["id"].to_numpy(), "ok": True, "changed": changed,
                                    "tags_before": [as_tags(t) for t in rows["tags"]], "tags_after": after,

@@ -62,6 +62,18 @@ def test_select_preview_apply_undo_against_the_server(fake):
         explorer.undo()
 
 
+@pytest.mark.parametrize("write", [True, False])
+def test_undo_puts_a_removed_tag_back_where_it_was(fake, write):
+    client = client_for(fake)
+    client.update_session("s8", tags=["beta", "rag", "voice"])
+    explorer = orq_nb.explore(client.query_sessions(progress=False), client=client, write=write)
+    explorer.select(["s8"])
+    explorer.apply_tags(add="review", remove="beta")
+    explorer.undo()
+    tags = server_tags(fake)["s8"] if write else explorer.df.set_index("id").loc["s8", "tags"]
+    assert tags == ["beta", "rag", "voice"]  # not ["rag", "voice", "beta"]
+
+
 def test_already_tagged_sessions_keep_their_tags_through_undo(fake):
     client = client_for(fake)
     explorer = orq_nb.explore(client.query_sessions(progress=False), client=client)
