@@ -17,7 +17,7 @@ CULL_SECONDS ?= 600
 CULL_INTERVAL ?= 60
 PORT ?= 8866
 
-.PHONY: install test lint demo lab bench sample notebooks clean
+.PHONY: install test lint docs demo lab bench sample notebooks clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -34,9 +34,15 @@ lint: install
 	$(RUFF) orq_nb tests benchmarks notebooks/clean.py
 	$(VENV)/bin/lint-imports
 
+# The manual, warnings as errors; it executes the example notebooks on the sample.
+docs: install
+	$(PY) -m sphinx -W --keep-going -q -b html docs docs/_build/html
+	@echo "the manual: docs/_build/html/index.html"
+
 test: install lint
 	$(PY) -m pytest
 	$(NBVAL)
+	$(MAKE) docs
 	# Binder's pins must resolve together (pip's resolver, nothing installed).
 	$(PY) -m pip install --dry-run --ignore-installed --quiet -r binder/requirements.txt
 
@@ -81,4 +87,4 @@ sample: install
 	$(PY) -m orq_nb.testing.synthetic
 
 clean:
-	rm -rf $(VENV) $(DEMO) $(LAB) test-artifacts
+	rm -rf $(VENV) $(DEMO) $(LAB) test-artifacts docs/_build docs/examples docs/generated docs/api.rst

@@ -162,6 +162,10 @@ def test_dashboard_filters_by_tag_in_a_real_browser(voila):
         page.get_by_text("filters: tags: any of voice").wait_for(timeout=30_000)
         page.locator(".js-plotly-plot .gtitle", has_text=f"Duration vs cost: {len(voice):,} sessions"
                      ).wait_for(timeout=30_000)
+        shots = ROOT / "test-artifacts"
+        shots.mkdir(exist_ok=True)
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(shots / "dashboard.png"))  # the README's picture (docs/_static)
         browser.close()
     assert not quiet_console(messages), quiet_console(messages)
     assert not failed, f"requests that failed (nothing may be fetched from outside): {failed}"
