@@ -31,7 +31,7 @@ $(STAMP): setup.cfg pyproject.toml | $(PY)
 install: $(STAMP)
 
 lint: install
-	$(RUFF) orq_nb tests benchmarks notebooks/clean.py
+	$(RUFF) orq_nb tests benchmarks notebooks/clean.py docs/conf.py
 	$(VENV)/bin/lint-imports
 
 # The manual, warnings as errors; it executes the example notebooks on the sample.

@@ -8,12 +8,16 @@ re-exports the public names.
 
 from orq_nb.analysis import (
     UnknownTagWarning,
+    compare_cohorts,
+    compare_tags,
     cost_by_tag,
     daily_summary,
     explode_tags,
     filter_sessions,
     select_box,
     select_lasso,
+    spend_anomalies,
+    spend_forecast,
     tag_counts,
 )
 from orq_nb.api import (
@@ -29,7 +33,14 @@ from orq_nb.api import (
     OrqTimeoutError,
 )
 from orq_nb.errors import OrqError, OrqWarning
-from orq_nb.explore import SessionExplorer, TagFilter, explore, plot_duration_vs_cost
+from orq_nb.explore import (
+    SessionExplorer,
+    TagFilter,
+    explore,
+    plot_comparison,
+    plot_duration_vs_cost,
+    plot_spend,
+)
 from orq_nb.load import (
     COLUMN_NAMES,
     DTYPES,
@@ -49,10 +60,10 @@ from orq_nb.load import (
 )
 from orq_nb.versions import show_versions
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 #: Names of the store layer, imported on first use so that ``import orq_nb`` needs no extra.
-_LAZY = {"SessionStore", "SyncReport", "StoreError", "StoreScopeError", "StoreDriftWarning"}
+_LAZY = {"SessionStore", "SyncReport", "StoreError", "StoreScopeError", "StoreDriftWarning", "VacuumWarning"}
 
 
 def __getattr__(name: str):
@@ -95,17 +106,24 @@ __all__ = [
     "TagFilter",
     "UnknownTagWarning",
     "UsageSchema",
+    "VacuumWarning",
+    "compare_cohorts",
+    "compare_tags",
     "cost_by_tag",
     "daily_summary",
     "explode_tags",
     "explore",
     "filter_sessions",
     "load_sample",
+    "plot_comparison",
     "plot_duration_vs_cost",
+    "plot_spend",
     "read_sessions",
     "select_box",
     "select_lasso",
     "sessions_frame",
     "show_versions",
+    "spend_anomalies",
+    "spend_forecast",
     "tag_counts",
 ]

@@ -9,9 +9,9 @@ import sys
 __all__ = ["show_versions"]
 
 #: The packages orq_nb runs on, core first, then each extra's.
-PACKAGES = ("orq_nb", "pandas", "pyarrow", "numpy", "marshmallow", "requests", "ipywidgets", "matplotlib",
-            "deltalake", "dask", "distributed", "plotly", "tqdm", "voila", "jupyterlab", "notebook",
-            "ipykernel")
+PACKAGES = ("orq_nb", "pandas", "pyarrow", "numpy", "scipy", "marshmallow", "requests", "urllib3",
+            "ipywidgets", "matplotlib", "plotly", "anywidget", "itables", "deltalake", "dask", "distributed",
+            "tqdm", "voila", "jupyterlab", "notebook", "ipykernel")
 
 
 def versions() -> dict[str, str | None]:

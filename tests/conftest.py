@@ -41,6 +41,26 @@ def session(i: int, **changes) -> dict:
     return record
 
 
+@pytest.fixture(scope="session")
+def cluster_client():
+    """A real distributed cluster, two worker processes of 1 GiB, shared by every Dask test of the run."""
+    distributed = pytest.importorskip("distributed", reason="the test extra installs dask and distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  memory_limit="1GiB") as cluster, distributed.Client(cluster) as client:
+        yield client
+
+
+def four_commit_store(path, records: list[dict]):
+    """A SessionStore of ``records`` written in four commits: four files, four Dask partitions."""
+    import orq_nb
+
+    store = orq_nb.SessionStore(path)
+    step = -(-len(records) // 4)
+    for start in range(0, len(records), step):
+        store.write(orq_nb.sessions_frame(records[start : start + step]))
+    return store
+
+
 @pytest.fixture(autouse=True)
 def _close_figures():
     """Plots made without ``ax`` are pyplot figures: close them after each test."""

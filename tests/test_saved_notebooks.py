@@ -28,7 +28,8 @@ def test_no_saved_notebook_keeps_a_widget_view_or_widget_state(path):
 def test_cleaning_drops_views_and_state_and_keeps_the_text():
     view = {"output_type": "display_data", "metadata": {},
             "data": {"text/plain": "SessionExplorer(...)", clean.WIDGET_VIEW: {"model_id": "abc"}}}
-    only_view = {"output_type": "display_data", "metadata": {}, "data": {clean.WIDGET_VIEW: {"model_id": "x"}}}
+    only_view = {"output_type": "display_data", "metadata": {},
+                 "data": {clean.WIDGET_VIEW: {"model_id": "x"}}}
     text = {"output_type": "stream", "name": "stdout", "text": "4000 sessions\n"}
     notebook = {"metadata": {"widgets": {"state": {}}, "kernelspec": {"name": "python3"}}, "nbformat": 4,
                 "cells": [{"cell_type": "code", "source": "x", "outputs": [view, only_view, text]},

@@ -309,7 +309,7 @@ class OrqClient:
         listing that changed on the way (so that sessions may have slipped
         between pages) is warned about with how many may be missing, as is a
         count that failed (completeness then goes unchecked). Pages that
-        never end raise :class:`~orq_nb.api.errors.OrqPagingError`.
+        never end raise :class:`~orq_nb.OrqPagingError`.
         """
         check_errors(errors)
         call = Call(deadline)
@@ -402,7 +402,7 @@ class OrqClient:
         deadline : float, optional
             Seconds the whole call may take (each request is bounded anyway by
             ``timeout`` and ``retry_deadline``); past it,
-            :class:`~orq_nb.api.errors.OrqTimeoutError`.
+            :class:`~orq_nb.OrqTimeoutError`.
 
         Returns
         -------

@@ -348,7 +348,8 @@ class Transport:
             attempt += 1
         # Raised here, outside any except block: the requests error (which holds the request and its
         # headers) is not kept as this error's __context__.
-        raise failure(None, f"{reason} after {attempt + 1} attempts", method, path)
+        tries = f"{attempt + 1} attempts" if attempt else "1 attempt"
+        raise failure(None, f"{reason} after {tries}", method, path)
 
     def _attempt(self, method: str, url: str, body: Any, ends: float) -> requests.Response:
         """One exchange, its body read as it arrives and abandoned at ``ends``."""

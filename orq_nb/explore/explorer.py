@@ -22,7 +22,9 @@ from orq_nb.analysis.tags import as_tags
 from orq_nb.api.client import REPORT_COLUMNS, OrqClient, relabelled, tag_list
 from orq_nb.errors import OrqError
 from orq_nb.explore.common import NO_PROJECT
+from orq_nb.explore.compare_panel import ComparePanel
 from orq_nb.explore.figure import SessionFigure, Shape
+from orq_nb.explore.spend_panel import SpendPanel
 from orq_nb.explore.tables import details_html, session_table
 from orq_nb.explore.tag_filter import TagFilter, counts_html
 from orq_nb.load.convert import loaded_table, to_frame
@@ -111,13 +113,16 @@ class SessionExplorer(widgets.Box):
     write : bool, optional
         Where the "write to orq.ai" switch starts: on when a client is given,
         unless ``False`` (as the dashboard does).
+    spend : bool, default False
+        Show the spend panel: the strongest cost anomalies of the last 7 days
+        by tag and project; a click on one filters to that group and day.
     """
 
     selected_ids = traitlets.List()
 
     def __init__(self, df: pd.DataFrame | SessionStore, top_n: int = 50, color_by: str | None = "tag",
                  max_points: int = EXPLORER_MAX_POINTS, client: OrqClient | None = None,
-                 write: bool | None = None) -> None:
+                 write: bool | None = None, spend: bool = False) -> None:
         self.store = df if isinstance(df, SessionStore) else None
         if self.store is not None:
             df = self.store.to_pandas()
@@ -159,6 +164,9 @@ class SessionExplorer(widgets.Box):
         self.top_head = widgets.HTML()
         self.top_table = session_table(df.iloc[:0], "priciest_sessions")
         self.table = pd.DataFrame()
+        self.compare_panel = ComparePanel(self._shown_and_selected, list(self.tag_filter.index.tags),
+                                          self._project_names())
+        self.spend_panel = SpendPanel(df, self.show_group_day) if spend else None
         relabel = widgets.VBox([widgets.HTML("<b>Relabel the selection</b>"), self.add_tag, self.remove_tag,
                                 self.preview_line, widgets.HBox([self.apply_button, self.undo_button]),
                                 self.write])
@@ -169,9 +177,10 @@ class SessionExplorer(widgets.Box):
                                                       layout={"flex_flow": "row wrap"}),
             relabel], layout=_CONTROLS)
         self.update()  # drawn before the plot's widget is made: see SessionFigure.widget
-        views = widgets.VBox([self.summary, self.status, self.plot.widget, self.selection_head,
-                              self.selection_table, self.details, self.top_head, self.top_table],
-                             layout=_VIEWS)
+        panels = [self.spend_panel] if self.spend_panel is not None else []
+        views = widgets.VBox([*panels, self.summary, self.status, self.plot.widget, self.selection_head,
+                              self.selection_table, self.details, self.compare_panel, self.top_head,
+                              self.top_table], layout=_VIEWS)
         super().__init__([views, controls], layout=_LAYOUT)
         self.tag_filter.observe(self.update, names="selection")
         for control in (self.projects, self.start, self.end):
@@ -238,9 +247,13 @@ class SessionExplorer(widgets.Box):
             self.projects.allowed_tags = names
             self.projects.value = [p for p in self.projects.value if p in names]
             self.project_counts.value = counts_html(self._project_series(), 8, "projects")
+            self.compare_panel.set_choices(list(self.tag_filter.index.tags), names)
         finally:
             self._quiet = False
         self.plot.set_frame(df, changed)
+        if self.spend_panel is not None and (columns is None or columns & {"tags", "total_cost", "started_at",
+                                                                           "project_id"}):
+            self.spend_panel.set_frame(df)
         self.update()
         self._render_selection()
 
@@ -285,6 +298,22 @@ class SessionExplorer(widgets.Box):
             first, last = self._first_day, self._last_day
             self.start.value = first.date() if pd.notna(first) else None
             self.end.value = last.date() if pd.notna(last) else None
+        finally:
+            self._quiet = False
+        self.update()
+
+    def show_group_day(self, kind: str, group: str, day: pd.Timestamp) -> None:
+        """Filter to one tag's (``kind="tag"``) or project's sessions on one day, every other filter cleared:
+        what a click on a spend anomaly does."""
+        self._quiet = True
+        try:
+            self.tag_filter.reset()
+            self.projects.value = []
+            if kind == "tag" and group != "(no tag)":
+                self.tag_filter.tags.value = [group]
+            elif kind == "project":
+                self.projects.value = [NO_PROJECT if group == "(no project)" else group]
+            self.start.value = self.end.value = pd.Timestamp(day).date()
         finally:
             self._quiet = False
         self.update()
@@ -402,6 +431,19 @@ class SessionExplorer(widgets.Box):
         self.clicked = self.df.iloc[position]
         self.details.value = (f"<b>Session {html.escape(str(self.clicked['id']))}</b>"
                               + details_html(self.clicked))
+
+    def _shown_and_selected(self) -> tuple[pd.DataFrame, np.ndarray]:
+        """The sessions the filters show, and which of them are selected (the compare panel's view)."""
+        return self.df.iloc[self.rows], np.isin(self.rows, self._selected_rows)
+
+    def compare(self, **options) -> pd.DataFrame:
+        """Compare the cohorts chosen in the compare panel (default: the selection against the rest of the
+        sessions shown); draw the result beside the plot and return it.
+
+        ``options`` go to :func:`~orq_nb.analysis.compare.compare_cohorts` (``metrics``,
+        ``method``, ``cluster``, ``winsorize``...); the seed is fixed (0) unless given.
+        """
+        return self.compare_panel.compare(**options)
 
     @property
     def selected(self) -> pd.DataFrame:

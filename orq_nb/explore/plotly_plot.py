@@ -1,4 +1,4 @@
-"""The duration-vs-cost plot as an interactive plotly figure (extra ``orq_nb[plotly]``)."""
+"""The duration-vs-cost plot as an interactive plotly figure."""
 
 from __future__ import annotations
 
@@ -19,10 +19,7 @@ _HOVER = ("id %{customdata[0]}<br>external id %{customdata[1]}<br>title %{custom
 def plotly_duration_vs_cost(df: pd.DataFrame, color_by: str | None, logx: bool, logy: bool,
                             highlight: Iterable[str] | pd.Series | None, top: int, max_points: int) -> Any:
     """See :func:`orq_nb.plot_duration_vs_cost` with ``backend="plotly"``."""
-    try:
-        import plotly.graph_objects as go
-    except ImportError:
-        raise ImportError("backend='plotly' needs plotly: pip install orq_nb[plotly]") from None
+    import plotly.graph_objects as go
     shown, note = placeable(df["duration_ms"].to_numpy(dtype=float), df["total_cost"].to_numpy(dtype=float),
                             logx, logy)
     data = df[shown]

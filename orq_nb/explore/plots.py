@@ -60,7 +60,7 @@ def plot_duration_vs_cost(
         Above this many sessions, draw their density (counts on a grid)
         instead of points, and say so in the title.
     backend : {"matplotlib", "plotly"}
-        ``"plotly"`` (extra ``orq_nb[plotly]``) returns an interactive figure
+        ``"plotly"`` returns an interactive figure
         whose hover shows id, external_id, title, tags, cost and duration.
 
     Returns

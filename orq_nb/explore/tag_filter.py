@@ -108,6 +108,8 @@ class TagFilter(widgets.VBox):
     def _changed(self, change: dict | None = None) -> None:
         if self._quiet:
             return
+        for picker in (self.tags, self.exclude):  # an empty picker is no box of its own
+            picker.layout.display = None if picker.value else "none"
         self.mask = self.index.mask(self.tags.value, self.match.value, self.exclude.value)
         self.count = int(self.mask.sum())
         self.selection = {"tags": list(self.tags.value), "match": self.match.value,

@@ -22,6 +22,7 @@ import pytest
 import orq_nb
 from orq_nb.analysis.filters import filter_sessions
 from orq_nb.explore.explorer import summary_text
+from orq_nb.explore.spend_panel import spend_rows
 from orq_nb.testing import FakeOrqServer
 
 pytestmark = pytest.mark.browser
@@ -133,6 +134,19 @@ def overflowing(page) -> list[str]:
     }""")
 
 
+def drag_box(page, timeout: float = 60_000) -> None:
+    """Box-select with a real mouse drag across the middle of the explorer's plot."""
+    # The plot marks itself ready once its events are wired: a drag before that draws nothing.
+    page.locator("[data-ready='true'] .orq-scatter .nsewdrag").first.wait_for(timeout=timeout)
+    page.locator(".orq-scatter").first.scroll_into_view_if_needed()
+    area = page.locator(".orq-scatter .nsewdrag").first.bounding_box()
+    x0, y0 = area["x"] + area["width"] * 0.35, area["y"] + area["height"] * 0.3
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    page.mouse.move(x0 + area["width"] * 0.3, y0 + area["height"] * 0.4, steps=12)
+    page.mouse.up()
+
+
 def test_dashboard_filters_by_tag_in_a_real_browser(voila):
     from playwright.sync_api import sync_playwright
 
@@ -166,6 +180,12 @@ def test_dashboard_filters_by_tag_in_a_real_browser(voila):
         shots.mkdir(exist_ok=True)
         page.wait_for_timeout(500)
         page.screenshot(path=str(shots / "dashboard.png"))  # the README's picture (docs/_static)
+        # Spend watch: a click on the strongest anomaly shows that group's sessions of that day.
+        top = spend_rows(sample).iloc[0]
+        day = f"{top['day']:%Y-%m-%d}"
+        page.locator(".orq-spend tbody tr").first.click()
+        what = "tags: any of " if top["kind"] == "tag" else "projects: "
+        page.get_by_text(f"filters: {what}{top['group']}; from {day}; to {day}").wait_for(timeout=30_000)
         browser.close()
     assert not quiet_console(messages), quiet_console(messages)
     assert not failed, f"requests that failed (nothing may be fetched from outside): {failed}"
@@ -193,14 +213,7 @@ def test_select_on_the_plot_relabel_on_the_server_and_undo(fake, voila_on_fake):
         page.get_by_text(everything).wait_for(timeout=120_000)
         page.locator(".js-plotly-plot .gtitle").wait_for(timeout=60_000)
         page.get_by_text("No sessions selected").wait_for(timeout=30_000)
-        # The plot marks itself ready once its events are wired: a drag before that draws nothing.
-        page.locator("[data-ready='true'] .orq-scatter .nsewdrag").first.wait_for(timeout=60_000)
-        area = page.locator(".orq-scatter .nsewdrag").first.bounding_box()
-        x0, y0 = area["x"] + area["width"] * 0.35, area["y"] + area["height"] * 0.3
-        page.mouse.move(x0, y0)
-        page.mouse.down()
-        page.mouse.move(x0 + area["width"] * 0.3, y0 + area["height"] * 0.4, steps=12)
-        page.mouse.up()
+        drag_box(page)
         head = page.locator(".orq-selection")
         head.wait_for(timeout=30_000)
         x_lo, x_hi, y_lo, y_hi = ast.literal_eval(head.get_attribute("data-box"))
@@ -229,6 +242,12 @@ def test_select_on_the_plot_relabel_on_the_server_and_undo(fake, voila_on_fake):
         rows = download.value.path().read_text(encoding="utf-8").strip().splitlines()
         assert len(rows) == len(want) + 1
         assert {r.split(",")[0].strip('"') for r in rows[1:]} == set(want["id"])
+        # Is the selection really different from the rest? The panel answers with a table and a plot.
+        page.get_by_role("button", name="Compare").click()
+        page.get_by_text("the selection against the rest, among the sessions shown").wait_for(timeout=60_000)
+        panel = page.locator(".orq-compare")
+        panel.locator("td", has_text="cost_per_1k_tokens").first.wait_for(timeout=30_000)
+        panel.locator("img").first.wait_for(timeout=30_000)  # the forest plot
         page.get_by_text("write to orq.ai", exact=True).click()
         add = page.get_by_placeholder("tag to add")
         add.fill("review-browser")

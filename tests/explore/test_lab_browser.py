@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_dashboard_browser import FLAGS, chromium, free_port
+from test_dashboard_browser import FLAGS, chromium, drag_box, free_port
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[2]
@@ -78,15 +78,7 @@ def test_the_triage_notebook_opens_clean_runs_and_selects_in_jupyterlab(lab):
         # Run all, from the menu, as a user would.
         page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
         page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
-        page.locator("[data-ready='true'] .orq-scatter .nsewdrag").first.wait_for(timeout=180_000)
-        area = page.locator(".orq-scatter .nsewdrag").first.bounding_box()
-        page.locator(".orq-scatter").first.scroll_into_view_if_needed()
-        area = page.locator(".orq-scatter .nsewdrag").first.bounding_box()
-        x0, y0 = area["x"] + area["width"] * 0.35, area["y"] + area["height"] * 0.3
-        page.mouse.move(x0, y0)
-        page.mouse.down()
-        page.mouse.move(x0 + area["width"] * 0.3, y0 + area["height"] * 0.4, steps=12)
-        page.mouse.up()
+        drag_box(page, timeout=180_000)
         head = page.locator(".orq-selection").first
         head.wait_for(timeout=60_000)
         selected = int(head.inner_text().split(" selected")[0].replace(",", ""))

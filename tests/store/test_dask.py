@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from conftest import four_commit_store
 
 import orq_nb
 from orq_nb.testing import generate_sessions
@@ -12,21 +13,11 @@ distributed = pytest.importorskip("distributed", reason="the test extra installs
 
 
 @pytest.fixture(scope="module")
-def cluster_client():
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                                  memory_limit="1GiB") as cluster, distributed.Client(cluster) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
 def store(tmp_path_factory):
     records = generate_sessions(3000, seed=21)
     records[5]["tags"] = []
     records[6]["tags"] = ["rag", "rag", "voice"]  # a tag twice in one session
-    store = orq_nb.SessionStore(tmp_path_factory.mktemp("dask") / "s.delta")
-    for start in range(0, 3000, 750):  # four commits, four files, four partitions
-        store.write(orq_nb.sessions_frame(records[start : start + 750]))
-    return store
+    return four_commit_store(tmp_path_factory.mktemp("dask") / "s.delta", records)
 
 
 def by_id(df: pd.DataFrame) -> pd.DataFrame:

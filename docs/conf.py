@@ -1,0 +1,93 @@
+"""Sphinx configuration: the orq_nb manual (user guide, design notes, API reference, example notebooks).
+
+``make docs`` builds it with warnings as errors. The example notebooks are copied from ``notebooks/``
+and executed at build on the bundled sample and the fake server: nothing is fetched from outside.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+os.environ["ORQ_NB_OFFLINE"] = "1"  # the notebooks run on the sample and the fake server, never a real key
+os.environ.pop("ORQ_API_KEY", None)
+
+import orq_nb  # noqa: E402
+
+# The example notebooks, as pages: copied fresh at each build (docs/examples is not kept in git).
+EXAMPLES = HERE / "examples"
+shutil.rmtree(EXAMPLES, ignore_errors=True)
+EXAMPLES.mkdir()
+for notebook in sorted((HERE.parent / "notebooks").glob("[0-9]*.ipynb")):
+    shutil.copy(notebook, EXAMPLES / notebook.name)
+
+project = "orq_nb"
+author = "the orq_nb developers"
+copyright = "2026, the orq_nb developers"  # noqa: A001 - Sphinx's name
+release = version = orq_nb.__version__
+
+extensions = [
+    "myst_nb",
+    "numpydoc",
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+]
+source_suffix = {".md": "myst-nb", ".ipynb": "myst-nb", ".rst": "restructuredtext"}
+exclude_patterns = ["_build", "**.ipynb_checkpoints", "jupyter_execute"]
+html_theme = "pydata_sphinx_theme"
+html_title = f"orq_nb {release}"
+html_static_path = ["_static"]
+html_theme_options = {"navigation_with_keys": False, "show_toc_level": 2}
+
+autosummary_generate = True
+autodoc_typehints = "none"  # numpydoc's parameter lists say the types
+numpydoc_show_class_members = False
+numpydoc_class_members_toctree = False
+
+# Notebooks and markdown pages with code cells run at build, in a temporary folder.
+nb_execution_mode = "force"
+nb_execution_timeout = 600
+nb_execution_raise_on_error = True
+nb_execution_in_temp = True
+nb_merge_streams = True
+# Widgets are live only with a kernel: a page shows their text, and loads no widget script from a CDN.
+nb_ipywidgets_js = {}
+nb_mime_priority_overrides = [
+    ("html", "application/vnd.jupyter.widget-view+json", None),
+    ("html", "application/vnd.jupyter.widget-state+json", None),
+    ("html", "application/vnd.plotly.v1+json", None),
+]
+myst_enable_extensions = ["colon_fence"]
+
+# The API reference lists every public name (orq_nb.__all__), grouped by the layer that defines it, so that
+# it cannot drift from the package: written here at each build (docs/api.rst is not kept in git).
+_LAYERS = {"load": "Loading and validating", "analysis": "Analysis", "api": "The orq.ai client",
+           "store": "The session store", "explore": "Plots and widgets", "errors": "Errors and warnings",
+           "versions": "Bug reports"}
+
+
+def _api_page() -> str:
+    groups: dict[str, list[str]] = {key: [] for key in _LAYERS}
+    for name in sorted(orq_nb.__all__, key=str.lower):
+        obj = getattr(orq_nb, name)
+        module = getattr(obj, "__module__", "orq_nb.load") or "orq_nb.load"
+        layer = module.split(".")[1] if module.count(".") else "load"
+        if isinstance(obj, type) and issubclass(obj, BaseException):
+            layer = "errors"
+        groups.setdefault(layer, []).append(name)
+    lines = ["API reference", "=============", "", "Everything ``orq_nb`` exports; nothing else is public.",
+             "", ".. currentmodule:: orq_nb", ""]
+    for layer, names in groups.items():
+        if not names:
+            continue
+        title = _LAYERS.get(layer, layer)
+        lines += [title, "-" * len(title), "", ".. autosummary::", "   :toctree: generated", ""]
+        lines += [f"   {name}" for name in names] + [""]
+    return "\n".join(lines)
+
+
+(HERE / "api.rst").write_text(_api_page(), encoding="utf-8")

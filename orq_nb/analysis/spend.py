@@ -1,0 +1,357 @@
+"""Spend watch: the days a tag's or project's daily figure leaves its own robust baseline.
+
+Each day is compared with the days before it only: the median of the last ``window``
+days and 1.4826 x their median absolute deviation (a robust standard deviation),
+the weekday pattern (when on) learnt from the past weeks as well. A day's baseline
+therefore never changes when later days do. All groups are computed at once over a
+days x groups array (``sliding_window_view``), not day by day.
+
+The weekday profile is a trimmed mean of each weekday's ratio to its week's mean, not
+``statsmodels``' STL: STL over the whole series uses the future, and STL fitted on each
+day's past is one fit per day and group; the profile is one array computation, and
+met the detection targets of ``benchmarks/bench_spend.py``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.lib.stride_tricks import sliding_window_view
+from scipy.stats import chi2
+
+from orq_nb.analysis.daily_groups import BY, METRICS, DailyGroups, daily_groups
+from orq_nb.load.times import utc_timestamp
+
+__all__ = ["spend_anomalies", "top_anomalies", "robust_baseline", "COLUMNS"]
+
+COLUMNS = ["day", "group", "value", "baseline", "low", "high", "score", "anomaly", "direction"]
+#: 1.4826 x MAD estimates the standard deviation of normal data.
+MAD_TO_SD = 1.4826
+#: The scale is at least this share of the baseline: a flat series does not flag every wiggle.
+SCALE_FLOOR = 0.05
+#: ... and at least this share of 1.2533 x the mean absolute deviation (which also estimates the
+#: standard deviation): a sparse series, zero most days, has a MAD of 0 but is not flat.
+SPREAD_FLOOR = 0.5
+MEAN_AD_TO_SD = 1.2533
+#: ``weekly=None`` turns the weekday profile on for a day once this many days of history precede it.
+WEEKLY_AFTER = 21
+#: The weekday profile is learnt from this many weeks before the day (more weeks: a steadier profile).
+PROFILE_WEEKS = 8
+#: ``weekly=None`` needs the weekday ratios of the past weeks to differ at this level (Kruskal-Wallis).
+PATTERN_P = 0.05
+#: Fewer of 7 days than this in a week: that week gives no weekday ratio.
+_WEEK_MIN = 5
+#: Cells (days x groups x window) per block: bounds the memory of the sliding windows.
+_BLOCK = 2_000_000
+
+
+def spend_anomalies(df: Any, *, by: str | None = None, metric: str = "total_cost", window: int = 28,
+                    min_history: int = 7, threshold: float = 3.5, weekly: bool | None = None,
+                    start: Any = None, end: Any = None) -> pd.DataFrame:
+    """Every day of every group, with its baseline from the days before it and whether it leaves it.
+
+    Parameters
+    ----------
+    df : DataFrame, dask DataFrame or store
+        Sessions. A Dask frame is summed on its cluster (only the small daily
+        sums come back); a store (anything with ``to_dask()`` or
+        ``to_pandas(columns=...)``) is read through its Dask frame.
+    by : {None, "tag", "project_id"}
+        One series for the frame (group ``"(all)"``), one per tag (a session
+        counts under each of its tags; untagged ones under ``"(no tag)"``) or per
+        project (``"(no project)"``).
+    metric : {"total_cost", "sessions", "cost_per_session", "median_duration_s", "total_tokens"}
+        The daily figure. ``cost_per_session`` (total cost / sessions) is missing
+        on a day without sessions and catches a price jump hidden by falling volume.
+    window : int, default 28
+        Days before each day that its baseline uses.
+    min_history : int, default 7
+        Fewer days with a value than this in the window: no baseline, no anomaly.
+        A group's history starts on its first day with sessions.
+    threshold : float, default 3.5
+        A day is an anomaly when its robust z score is beyond +- ``threshold``.
+    weekly : bool, optional
+        Compare with the same weekday's level: a weekday profile learnt from the
+        8 weeks before each day. Default: on for a day once 21 days of its group's
+        history precede it and those weeks show a weekday pattern (Kruskal-Wallis,
+        p < 0.05), both decided from the days before it.
+    start, end : datetime, Timestamp or ISO string, optional
+        The days returned (``end`` exclusive; naive means UTC). Baselines still
+        use the days before ``start``.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``day`` (UTC midnight), ``group``, ``value``, ``baseline``,
+        ``low``/``high`` (the band of normal values), ``score`` (robust z),
+        ``anomaly`` (bool) and ``direction`` (``"high"``, ``"low"`` or ``""``):
+        one row per group and day, groups by name, days in order. The parameters
+        are in ``.attrs["orq_nb"]``.
+
+    Examples
+    --------
+    >>> import orq_nb
+    >>> from orq_nb.analysis.spend import spend_anomalies
+    >>> found = spend_anomalies(orq_nb.load_sample(), by="project_id")
+    >>> list(found.columns)
+    ['day', 'group', 'value', 'baseline', 'low', 'high', 'score', 'anomaly', 'direction']
+    """
+    window, min_history, threshold = _check(by, metric, window, min_history, threshold, weekly)
+    first = None if start is None else utc_timestamp(start)
+    after = None if end is None else utc_timestamp(end)
+    if first is not None and after is not None and after <= first:
+        raise ValueError(f"end ({after}) must be after start ({first})")
+    daily = daily_groups(df, by, medians=metric == "median_duration_s", start=start, end=end)
+    values = daily.metric(metric)
+    base, scale = robust_baseline(values, daily.first(), window=window, min_history=min_history,
+                                  weekly=weekly, counts=metric == "sessions")
+    out = _frame(daily, values, base, scale, threshold)
+    if first is not None:
+        out = out[(out["day"] >= first.floor("D")).to_numpy()]
+    out = out.reset_index(drop=True)
+    out.attrs["orq_nb"] = {
+        "function": "spend_anomalies", "by": by, "metric": metric, "window": window,
+        "min_history": min_history, "threshold": threshold, "weekly": weekly,
+        "start": None if first is None else first.isoformat(),
+        "end": None if after is None else after.isoformat(),
+        "scale": f"max({MAD_TO_SD} x MAD, {SPREAD_FLOOR} x {MEAN_AD_TO_SD} x mean abs. deviation, "
+                 f"{SCALE_FLOOR} x baseline)" + (
+            ", at least sqrt(baseline) sessions" if metric == "sessions" else ""),
+        "weekly_after_days": WEEKLY_AFTER, "profile_weeks": PROFILE_WEEKS,
+    }
+    return out
+
+
+def _check(by, metric, window, min_history, threshold, weekly) -> tuple[int, int, float]:
+    if by not in BY:
+        raise ValueError(f"by must be None, 'tag' or 'project_id', not {by!r}")
+    if metric not in METRICS:
+        raise ValueError(f"metric must be one of {', '.join(map(repr, METRICS))}, not {metric!r}")
+    for name, value in (("window", window), ("min_history", min_history)):
+        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+            raise ValueError(f"{name} must be a positive whole number of days, not {value!r}")
+    if min_history > window:
+        raise ValueError(f"min_history ({min_history}) cannot exceed window ({window}): "
+                         "no day would ever have a baseline")
+    if isinstance(threshold, bool) or not isinstance(threshold, int | float | np.number) or not threshold > 0:
+        raise ValueError(f"threshold must be a positive number, not {threshold!r}")
+    if weekly not in (None, True, False):
+        raise ValueError(f"weekly must be True, False or None (automatic), not {weekly!r}")
+    return int(window), int(min_history), float(threshold)
+
+
+def _frame(daily: DailyGroups, values: np.ndarray, base: np.ndarray, scale: np.ndarray,
+           threshold: float) -> pd.DataFrame:
+    """The long result: one row per group and day, group by group."""
+    n_days, n_groups = values.shape
+    with np.errstate(invalid="ignore", divide="ignore"):
+        score = (values - base) / scale
+    # A zero scale (an all-zero or constant past): no deviation is 0, any other is beyond every threshold.
+    flat = scale == 0
+    with np.errstate(invalid="ignore"):
+        score = np.where(flat, np.where(values == base, 0.0, np.sign(values - base) * np.inf), score)
+    anomaly = np.abs(np.nan_to_num(score, nan=0.0)) > threshold
+    direction = np.where(anomaly, np.where(score > 0, "high", "low"), "")
+    low = np.maximum(base - threshold * scale, 0.0)  # every figure is >= 0: so is the band
+    high = base + threshold * scale
+
+    def flat_t(a: np.ndarray) -> np.ndarray:  # group-major
+        return a.T.reshape(-1)
+
+    return pd.DataFrame({
+        "day": np.tile(daily.days, n_groups) if n_days else pd.DatetimeIndex([], dtype="datetime64[us, UTC]"),
+        "group": pd.array(np.repeat(np.asarray(daily.groups, dtype=object), n_days), dtype="str"),
+        "value": flat_t(values).astype(float), "baseline": flat_t(base), "low": flat_t(low),
+        "high": flat_t(high), "score": flat_t(score), "anomaly": flat_t(anomaly).astype(bool),
+        "direction": pd.array(flat_t(direction).astype(object), dtype="str"),
+    }, columns=COLUMNS)
+
+
+def robust_baseline(values: np.ndarray, first: np.ndarray | None = None, *, window: int = 28,
+                    min_history: int = 7, weekly: bool | None = None,
+                    counts: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Baseline and robust scale of each day from the days before it, for a days x groups array.
+
+    Parameters
+    ----------
+    values : ndarray, shape (days, groups)
+        Daily figures, NaN where there is none (e.g. cost per session of an empty day).
+    first : ndarray of int, shape (groups,), optional
+        Where each group's history starts (days before are not history). Default 0.
+    window, min_history, weekly
+        As in :func:`spend_anomalies`.
+    counts : bool
+        The figures are counts: the scale is at least sqrt(baseline) (Poisson noise).
+
+    Returns
+    -------
+    baseline, scale : ndarray, shape (days, groups)
+        NaN where fewer than ``min_history`` values precede the day in its window.
+    """
+    values = np.asarray(values, dtype=float)
+    n_days, n_groups = values.shape
+    first = np.zeros(n_groups, dtype=np.int64) if first is None else np.asarray(first)
+    base, scale = np.full(values.shape, np.nan), np.full(values.shape, np.nan)
+    if not n_days or not n_groups:
+        return base, scale
+    past = np.where(np.arange(n_days)[:, None] >= first[None, :], values, np.nan)
+    step = max(1, _BLOCK // (n_days * max(window, 7 * PROFILE_WEEKS)))
+    for lo in range(0, n_groups, step):  # blocks of groups, each vectorised over days x groups
+        part = slice(lo, lo + step)
+        base[:, part], scale[:, part] = _block(past[:, part], first[part], window, min_history, weekly,
+                                               counts)
+    return base, scale
+
+
+def _block(past: np.ndarray, first: np.ndarray, window: int, min_history: int, weekly: bool | None,
+           counts: bool) -> tuple[np.ndarray, np.ndarray]:
+    n_days, n_groups = past.shape
+    factors = np.ones((n_days, n_groups, 7))
+    if weekly is not False:
+        factors, pattern = _weekday_factors(past)
+        if weekly is None:  # decided per day from its own past: enough history, and a weekday pattern in it
+            off = ((np.arange(n_days)[:, None] - first[None, :]) < WEEKLY_AFTER) | ~pattern
+            factors[off] = 1.0
+    # The window of each day: the `window` days before it (never the day itself).
+    padded = np.concatenate([np.full((window, n_groups), np.nan), past[:-1]], axis=0)
+    windows = sliding_window_view(padded, window, axis=0)  # (days, groups, window); [..., -1]: the day before
+    offset = (np.arange(window) - window) % 7  # weekday of each window position relative to the day
+    with np.errstate(invalid="ignore", divide="ignore"):
+        seasonal = factors[:, :, offset]
+        adjusted = np.where(seasonal > 0, windows / seasonal, np.nan)
+    level, mad, n = _median_mad(adjusted)
+    with np.errstate(invalid="ignore"):
+        mean_ad = np.nansum(np.abs(adjusted - level[..., None]), axis=-1) / n
+    today = factors[:, :, 0]
+    base = level * today
+    spread = np.maximum(MAD_TO_SD * mad, SPREAD_FLOOR * MEAN_AD_TO_SD * mean_ad)
+    scale = np.maximum(spread * today, SCALE_FLOOR * np.abs(base))
+    if counts:
+        scale = np.maximum(scale, np.sqrt(np.maximum(base, 1.0)))
+    missing = n < min_history
+    base[missing] = np.nan
+    scale[missing] = np.nan
+    return base, scale
+
+
+def _weekday_factors(past: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each day, the weekday profile learnt from the weeks before it, and whether it is real.
+
+    ``factors[t, g, j]`` (shape days x groups x 7) is the factor of the weekday ``j``
+    days after day ``t``'s weekday (``j = 0``: the day's own): the trimmed mean over
+    the past ``PROFILE_WEEKS`` weeks of a day's value over the mean of its week
+    (itself and the 6 days before), so that the trend cancels; normalised to
+    average 1; missing: 1. ``pattern[t, g]``: those ratios differ by weekday
+    (Kruskal-Wallis, p < ``PATTERN_P``), as they do not in noise.
+    """
+    n_days, n_groups = past.shape
+    weeks = sliding_window_view(np.concatenate([np.full((6, n_groups), np.nan), past], axis=0), 7, axis=0)
+    n_week = np.sum(~np.isnan(weeks), axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.nansum(weeks, axis=-1) / n_week
+        ratio = np.where((n_week >= _WEEK_MIN) & (mean > 0), past / mean, np.nan)
+    span = 7 * PROFILE_WEEKS
+    padded = np.concatenate([np.full((span, n_groups), np.nan), ratio[:-1]], axis=0)
+    history = sliding_window_view(padded, span, axis=0)  # (days, groups, span), ends the day before
+    # Position k is (span - k) days before the day: its weekday is k - span = k (mod 7) days after.
+    by_weekday = history.reshape(n_days, n_groups, PROFILE_WEEKS, 7).transpose(0, 1, 3, 2)
+    profile = _trimmed_mean(by_weekday)
+    with np.errstate(invalid="ignore"):
+        present = ~np.isnan(profile)
+        norm = np.nansum(profile, axis=-1, keepdims=True) / np.sum(present, axis=-1, keepdims=True)
+        profile = np.where(present & (norm > 0), profile / norm, 1.0)
+    return profile, _kruskal_wallis(by_weekday)
+
+
+def _kruskal_wallis(samples: np.ndarray) -> np.ndarray:
+    """Whether the values differ by their group (axis -2: the weekday), NaN left out: (days, groups).
+
+    Vectorised ``scipy.stats.kruskal`` (without its tie correction: the ratios are
+    continuous), so that it runs for every day and group at once; ranks are robust to
+    a spike in the past weeks, and the test keeps a noisy series from a noisy profile.
+    """
+    flat = samples.reshape(*samples.shape[:-2], -1)
+    valid = ~np.isnan(flat)
+    total = valid.sum(axis=-1)
+    ranks = np.argsort(np.argsort(flat, axis=-1), axis=-1) + 1.0  # NaNs sort last: valid ranks are 1..N
+    ranks = np.where(valid, ranks, 0.0).reshape(samples.shape)
+    n = valid.reshape(samples.shape).sum(axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        spread = np.sum(np.where(n > 0, ranks.sum(axis=-1) ** 2 / n, 0.0), axis=-1)
+        h = 12.0 / (total * (total + 1.0)) * spread - 3.0 * (total + 1.0)
+    groups = (n > 0).sum(axis=-1)
+    critical = chi2.ppf(1 - PATTERN_P, np.maximum(groups - 1, 1))
+    return (total >= WEEKLY_AFTER - 6) & (groups == 7) & (h > critical)
+
+
+def _trimmed_mean(a: np.ndarray) -> np.ndarray:
+    """The mean over the last axis without its largest and smallest value (from 4 values on), NaN left out.
+
+    Steadier than the median with the 3-8 values a weekday has (a weekly profile from a
+    median moves the baseline ~40% more), and one spike a weekday still does not move it.
+    """
+    s = np.sort(a, axis=-1)
+    n = np.sum(~np.isnan(a), axis=-1)
+    total = np.cumsum(np.nan_to_num(s), axis=-1)
+
+    def at(i: np.ndarray) -> np.ndarray:
+        return np.take_along_axis(total, np.clip(i, 0, a.shape[-1] - 1)[..., None], axis=-1)[..., 0]
+
+    whole = np.where(n > 0, at(n - 1), 0.0)
+    cut = n >= 4
+    trimmed = np.where(cut, at(n - 2) - s[..., 0], whole)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, trimmed / np.where(cut, n - 2, n), np.nan)
+
+
+def _median_mad(a: np.ndarray, mad: bool = True) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    """Median and median absolute deviation over the last axis, NaN left out; and how many values."""
+    n = np.sum(~np.isnan(a), axis=-1)
+    med = _sorted_median(np.sort(a, axis=-1), n)
+    dev = _sorted_median(np.sort(np.abs(a - med[..., None]), axis=-1), n) if mad else None
+    return med, dev, n
+
+
+def _sorted_median(s: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """The median of each row of ``s`` sorted with its NaNs last, ``n`` values each (NaN if none)."""
+    lo = np.take_along_axis(s, np.maximum((n - 1) // 2, 0)[..., None], axis=-1)[..., 0]
+    hi = np.take_along_axis(s, np.maximum(n // 2, 0)[..., None].clip(max=s.shape[-1] - 1), axis=-1)[..., 0]
+    return np.where(n > 0, (lo + hi) / 2, np.nan)
+
+
+def top_anomalies(result: pd.DataFrame, days: int = 7, n: int = 10) -> pd.DataFrame:
+    """The strongest anomalies of the last ``days`` days of a :func:`spend_anomalies` result.
+
+    Parameters
+    ----------
+    result : DataFrame
+        What :func:`spend_anomalies` returned.
+    days : int, default 7
+        Counted back from the result's last day (that day included).
+    n : int, default 10
+        At most this many rows.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``group``, ``day``, ``value``, ``baseline`` and ``ratio``
+        (value / baseline), strongest first (largest absolute score).
+    """
+    missing = [c for c in COLUMNS if c not in result.columns]
+    if missing:
+        raise ValueError(f"result must be what spend_anomalies returns; it has no {', '.join(missing)}")
+    for name, value in (("days", days), ("n", n)):
+        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+            raise ValueError(f"{name} must be a positive whole number, not {value!r}")
+    columns = ["group", "day", "value", "baseline", "ratio"]
+    if not len(result):
+        return pd.DataFrame({c: result[c] for c in columns[:-1]} | {"ratio": pd.Series(dtype=float)})
+    since = result["day"].max() - pd.Timedelta(days=days - 1)
+    recent = result[(result["day"] >= since).to_numpy() & result["anomaly"].to_numpy()]
+    order = np.argsort(-np.abs(recent["score"].to_numpy()), kind="stable")
+    top = recent.iloc[order[:n]]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = top["value"].to_numpy() / top["baseline"].to_numpy()
+    return top[columns[:-1]].assign(ratio=ratio).reset_index(drop=True)

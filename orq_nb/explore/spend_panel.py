@@ -1,0 +1,98 @@
+"""The dashboard's "spend" panel: the strongest anomalies of the last days, by tag and by project.
+
+It draws :func:`~orq_nb.analysis.spend.spend_anomalies` (total cost per day,
+against a baseline learnt from the days before) as a table; clicking a row
+hands its group and day back to the explorer, which filters to them.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+
+import ipywidgets as widgets
+import pandas as pd
+from itables.widget import ITable
+
+from orq_nb.analysis.spend import spend_anomalies, top_anomalies
+
+__all__ = ["SpendPanel", "spend_rows"]
+
+#: How a row's group names what it is: a tag or a project.
+_KINDS = {"tag": "tag", "project_id": "project"}
+Pick = Callable[[str, str, pd.Timestamp], None]
+
+
+def spend_rows(df: pd.DataFrame, days: int = 7, n: int = 10, metric: str = "total_cost") -> pd.DataFrame:
+    """The ``n`` strongest anomalies of the last ``days`` days, by tag and by project, strongest first.
+
+    Columns ``kind`` ("tag" or "project"), ``group``, ``day``, ``value``, ``baseline``, ``ratio``.
+    """
+    parts = []
+    for by, kind in _KINDS.items():
+        found = spend_anomalies(df, by=by, metric=metric)
+        parts.append(found.assign(group=kind + "\x00" + found["group"].astype(str)))
+    both = pd.concat(parts, ignore_index=True)
+    both.attrs = parts[0].attrs
+    top = top_anomalies(both, days=days, n=n)
+    parts = [str(g).split("\x00", 1) for g in top["group"]]
+    return top.assign(kind=[p[0] for p in parts], group=[p[1] for p in parts])[
+        ["kind", "group", "day", "value", "baseline", "ratio"]].reset_index(drop=True)
+
+
+def _shown(rows: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({
+        "group": [f"{k}: {g}" for k, g in zip(rows["kind"], rows["group"], strict=True)],
+        "day": rows["day"].dt.strftime("%Y-%m-%d").to_numpy(dtype=object),
+        "cost": rows["value"].map("${:,.4f}".format).to_numpy(dtype=object),
+        "baseline": rows["baseline"].map(lambda v: "" if pd.isna(v) else f"${v:,.4f}").to_numpy(dtype=object),
+        "x baseline": rows["ratio"].map(lambda v: "" if pd.isna(v) else f"x{v:.2f}").to_numpy(dtype=object),
+    })
+
+
+class SpendPanel(widgets.VBox):
+    """The strongest spend anomalies of the last ``days`` days; a click on one filters the explorer.
+
+    Parameters
+    ----------
+    df : DataFrame
+        The sessions (the explorer's whole frame).
+    on_pick : callable
+        Called with ``(kind, group, day)`` ("tag" or "project", its name, the day) when a row is clicked.
+    days, n : int
+        The last days looked at, and how many anomalies are listed.
+    """
+
+    def __init__(self, df: pd.DataFrame, on_pick: Pick, days: int = 7, n: int = 10) -> None:
+        self.on_pick, self.days, self.n = on_pick, days, n
+        self.head = widgets.HTML()
+        self.table = ITable(_shown(spend_rows(df.iloc[:0], days, n)), **self._options())
+        self.table.observe(self._clicked, names="selected_rows")
+        super().__init__([self.head, self.table])
+        self.add_class("orq-spend")
+        self.set_frame(df)
+
+    def _options(self) -> dict:
+        return {"showIndex": False, "paging": False, "order": [], "select": {"style": "single"},
+                "classes": "display compact nowrap", "text_in_header_can_be_selected": False,
+                "layout": {"topStart": None, "topEnd": None, "bottomStart": None, "bottomEnd": None}}
+
+    def set_frame(self, df: pd.DataFrame) -> None:
+        """Find the anomalies of ``df`` (after the frame changed) and list them."""
+        self.rows = spend_rows(df, self.days, self.n)
+        last = df["started_at"].max() if len(df) else None
+        since = "" if last is None or pd.isna(last) else f" up to {last:%Y-%m-%d}"
+        self.head.value = (f"<b>Spend watch</b>: the strongest anomalies of daily cost in the last "
+                           f"{self.days} days{html.escape(since)}, by tag and project, against each one's "
+                           f"own baseline (the 28 days before). Click one to see its sessions."
+                           + ("" if len(self.rows) else "<br><i>No anomaly in those days.</i>"))
+        self.table.update(_shown(self.rows), **self._options())
+
+    def pick(self, row: int) -> None:
+        """Hand row ``row`` (a position in :attr:`rows`) to the explorer, as a click does."""
+        picked = self.rows.iloc[row]
+        self.on_pick(picked["kind"], picked["group"], picked["day"])
+
+    def _clicked(self, change: dict) -> None:
+        if change["new"]:
+            self.pick(int(change["new"][0]))

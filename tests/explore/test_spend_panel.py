@@ -1,0 +1,49 @@
+"""The dashboard's spend panel: the strongest anomalies of the last 7 days; a click filters the explorer."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import orq_nb
+from orq_nb.analysis.filters import filter_sessions
+from orq_nb.analysis.spend import spend_anomalies
+from orq_nb.explore.spend_panel import spend_rows
+
+
+@pytest.fixture(scope="module")
+def sample():
+    return orq_nb.load_sample()
+
+
+def test_the_rows_are_the_strongest_anomalies_of_the_last_week_by_tag_and_project(sample):
+    rows = spend_rows(sample)
+    assert list(rows.columns) == ["kind", "group", "day", "value", "baseline", "ratio"]
+    assert 0 < len(rows) <= 10 and set(rows["kind"]) <= {"tag", "project"}
+    last = sample["started_at"].max().floor("D")
+    assert (rows["day"] > last - pd.Timedelta(days=7)).all() and (rows["day"] <= last).all()
+    for row in rows.itertuples():
+        found = spend_anomalies(sample, by="tag" if row.kind == "tag" else "project_id")
+        day = found[(found["group"] == row.group) & (found["day"] == row.day)].iloc[0]
+        assert day["anomaly"] and day["value"] == row.value and day["baseline"] == row.baseline
+
+
+def test_a_click_on_an_anomaly_filters_to_its_group_and_day(sample):
+    explorer = orq_nb.explore(sample, spend=True)
+    explorer.tag_filter.tags.value = ["rag"]  # cleared by the click
+    panel = explorer.spend_panel
+    for position, row in enumerate(panel.rows.itertuples()):
+        panel.table.selected_rows = [position]  # what a click in the table does
+        day = row.day
+        if row.kind == "tag":
+            kwargs = {} if row.group == "(no tag)" else {"tags": [row.group]}
+        else:
+            kwargs = {"projects": [None if row.group == "(no project)" else row.group]}
+        want = filter_sessions(sample, **kwargs, start=day, end=day + pd.Timedelta(days=1))
+        assert sorted(explorer.filtered["id"]) == sorted(want["id"])
+        assert f"from {day:%Y-%m-%d}; to {day:%Y-%m-%d}" in explorer.filters_line
+
+
+def test_the_panel_is_the_dashboards_choice(sample):
+    assert orq_nb.explore(sample).spend_panel is None
+    assert "Spend watch" in orq_nb.explore(sample, spend=True).spend_panel.head.value
