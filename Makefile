@@ -82,6 +82,8 @@ bench: install
 	$(PY) benchmarks/bench_fetch.py
 	$(PY) benchmarks/bench_explore.py
 	$(PY) benchmarks/bench_store.py
+	$(PY) benchmarks/bench_compare.py
+	$(PY) benchmarks/bench_spend.py
 
 sample: install
 	$(PY) -m orq_nb.testing.synthetic

@@ -336,37 +336,16 @@ def bench_speed(dask_n: int) -> list[bool]:
 
 
 def bench_dask(n: int) -> bool:
-    import logging
-
-    from distributed import Client, LocalCluster
-
-    import orq_nb
     from orq_nb.analysis.compare import compare_cohorts
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from bench_store import write_store
+    from bench_store import against_daily_summary, big_store_on_cluster
 
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "big.delta"
-        start = time.perf_counter()
-        write_store(path, n, 500_000, seed=7, file_mb=24)
-        print(f"    (setup: {n:,} sessions written in {time.perf_counter() - start:.0f} s)", flush=True)
-        store = orq_nb.SessionStore(path)
-        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, memory_limit="1GiB",
-                               dashboard_address=None, silence_logs=logging.ERROR)
-        with cluster, Client(cluster):
-            daily = []
-            for _ in range(2):  # before and after, so that neither has the warmer file cache alone
-                start = time.perf_counter()
-                orq_nb.daily_summary(store.to_dask())
-                daily.append(time.perf_counter() - start)
-                if len(daily) == 1:
-                    start = time.perf_counter()
-                    got = compare_cohorts(store.to_dask(), "rag")
-                    seconds = time.perf_counter() - start
-    ratio = seconds / np.mean(daily)
+    with tempfile.TemporaryDirectory() as tmp, big_store_on_cluster(Path(tmp), n) as (store, _):
+        seconds, daily, got = against_daily_summary(store, lambda ddf: compare_cohorts(ddf, "rag"))
+    ratio = seconds / daily
     print(f"    Dask welch (5 metrics, 'rag' against the rest) over {n:,} sessions: {seconds:.1f} s, "
-          f"daily_summary {np.mean(daily):.1f} s: {ratio:.2f}x (target <= 2x) "
+          f"daily_summary {daily:.1f} s: {ratio:.2f}x (target <= 2x) "
           f"{'ok' if ratio <= 2 else 'MISSED'}"
           f"   [n_a + n_b = {int(got['n_a'].iloc[0] + got['n_b'].iloc[0]):,}]", flush=True)
     return ratio <= 2
