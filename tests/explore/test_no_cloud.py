@@ -25,6 +25,14 @@ def figures():
         ("empty", SAMPLE.iloc[:0], {}), ("tagless", tagless, {}),
     ]:
         yield f"plot_duration_vs_cost {name}", orq_nb.plot_duration_vs_cost(df, backend="plotly", **options)
+    compared = orq_nb.compare_cohorts(SAMPLE, "prompt-v2", "prompt-v1", method="welch")
+    yield "plot_comparison cohorts", orq_nb.plot_comparison(compared, backend="plotly")
+    yield "plot_comparison tags", orq_nb.plot_comparison(orq_nb.compare_tags(SAMPLE, method="welch"),
+                                                         backend="plotly")
+    found = orq_nb.spend_anomalies(SAMPLE, by="project_id")
+    yield "plot_spend", orq_nb.plot_spend(found, backend="plotly")
+    forecast = orq_nb.spend_forecast(SAMPLE, by="project_id", as_of="2026-10-20")
+    yield "plot_spend with a forecast", orq_nb.plot_spend(found, forecast=forecast, backend="plotly")
 
 
 @pytest.mark.parametrize(("name", "fig"), list(figures()), ids=lambda v: v if isinstance(v, str) else "")
