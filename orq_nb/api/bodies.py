@@ -11,7 +11,7 @@ from marshmallow import fields
 from orq_nb.load.schemas import SessionSchema, to_wire, wire_key
 from orq_nb.load.times import unix_ms, utc_timestamp
 
-__all__ = ["INTERVALS", "KINDS", "filters_body", "update_body", "updatable_fields"]
+__all__ = ["INTERVALS", "KINDS", "CLEARS", "filters_body", "update_body", "updatable_fields"]
 
 #: The intervals the API accepts (the official SDK's ``SessionInterval``); a custom window is
 #: ``start_date``/``end_date`` with ``ALL_TIME``.
@@ -20,7 +20,8 @@ INTERVALS = (
     "LAST_3_DAYS", "LAST_7_DAYS", "LAST_14_DAYS", "LAST_1_MONTH", "LAST_3_MONTHS",
 )
 KINDS = ("CONVERSATION", "CODING_AGENT")
-_CLEARS = {"clear_tags": "tags", "clear_contact_ids": "contact_ids"}
+#: The update flags that clear a list field, and that field (each excludes sending the field itself).
+CLEARS = {"clear_tags": "tags", "clear_contact_ids": "contact_ids"}
 
 
 def _enum(value: str, prefix: str, names: Iterable[str], what: str) -> str:
@@ -95,7 +96,7 @@ def _wire_value(name: str, field: Any, value: Any) -> Any:
     """One field's value as the update body carries it: times as ISO 8601, integers as int, objects
     in the wire form, the kind by its API name."""
     if value is None:
-        hint = f"; clear_{name}=True clears them" if name in _CLEARS.values() else ""
+        hint = f"; clear_{name}=True clears them" if name in CLEARS.values() else ""
         raise ValueError(f"{name}=None would not clear {name}: the API's update drops a null "
                          f"(the official SDK leaves it out){hint}")
     if name == "kind":
@@ -125,19 +126,19 @@ def update_body(fields_: Mapping[str, Any]) -> dict[str, Any]:
     updatable = updatable_fields()
     body: dict[str, Any] = {}
     for name, value in fields_.items():
-        if name in _CLEARS:
-            if _CLEARS[name] in fields_:
-                raise ValueError(f"{name} cannot be combined with {_CLEARS[name]}")
+        if name in CLEARS:
+            if CLEARS[name] in fields_:
+                raise ValueError(f"{name} cannot be combined with {CLEARS[name]}")
             if not isinstance(value, bool):
                 raise TypeError(f"{name} must be True or False, not {value!r}")
             body[name] = value
             continue
         field = updatable.get(name)
         if field is None:
-            known = ", ".join([*updatable, *_CLEARS])
+            known = ", ".join([*updatable, *CLEARS])
             raise TypeError(f"cannot update {name!r}; fields: {known}")
         body[wire_key(name, field)] = _wire_value(name, field, value)
-    errors = SessionSchema(partial=True).validate({k: v for k, v in body.items() if k not in _CLEARS})
+    errors = SessionSchema(partial=True).validate({k: v for k, v in body.items() if k not in CLEARS})
     if errors:
         raise ValueError(f"invalid update: {errors}")
     return body

@@ -58,8 +58,9 @@ def relabelled(tags: Iterable[str], add: Iterable[str], remove: Iterable[str],
     """
     remove = set(remove)
     after = list(dict.fromkeys([t for t in tags if t not in remove] + list(add)))
-    if restore is not None and set(after) == set(restore) and len(after) == len(list(restore)):
-        return list(restore)
+    restore = None if restore is None else list(restore)
+    if restore is not None and set(after) == set(restore) and len(after) == len(restore):
+        return restore
     return after
 
 
@@ -103,6 +104,12 @@ def _check_page(records: list, more: bool, page: int, seen: set, limit: int | No
         raise OrqPagingError(200, f"page {page} still says has_more, past the {limit} pages the count "
                                   "allows: the pages would never end")
     return fresh
+
+
+def _served(first: list, more: bool, asked: int) -> int | None:
+    """The page size a server serves when it is less than ``asked``: the length of a first page that is
+    short although more sessions follow it; None otherwise."""
+    return len(first) if more and 0 < len(first) < asked else None
 
 
 def _changed_since(records: list, since: Any) -> int:
@@ -318,8 +325,8 @@ class OrqClient:
         limit, seen, during = self._page_limit(total), set(), 0
         while True:
             records, more = self._page(body, page, call)
-            if page == 1 and more and 0 < len(records) < self.page_size:  # the server's own page size
-                limit = self._page_limit(total, len(records))
+            if page == 1:  # the server's own page size, if it serves fewer than asked, sets the bound
+                limit = self._page_limit(total, _served(records, more, self.page_size))
             fresh = _check_page(records, more, page, seen, limit)
             during += _changed_since(records, since)
             loaded, bad = [], []
@@ -488,7 +495,7 @@ class OrqClient:
                 return more
 
             more = fetch(range(1, n_pages + 1))
-            served = len(pages[1]) if 0 < len(pages[1]) < self.page_size and (n_pages > 1 or more) else None
+            served = _served(pages[1], n_pages > 1 or more, self.page_size)
             if served and wanted is not None and math.ceil(wanted / served) > n_pages:
                 log.info("the server serves %d sessions a page, not the %d asked for", served, self.page_size)
                 needed = math.ceil(wanted / served)

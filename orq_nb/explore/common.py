@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
 
+from orq_nb.analysis.daily_groups import NO_PROJECT
 from orq_nb.analysis.tags import TagIndex
 
 __all__ = [
@@ -16,16 +18,22 @@ __all__ = [
 
 #: Above this many sessions the plot shows density instead of points.
 MAX_POINTS = 50_000
-OTHER, NO_TAGS, NO_PROJECT = "other", "(no tags)", "(no project)"
+OTHER, NO_TAGS = "other", "(no tags)"
 _BINS = (90, 60)
 
 
-def usd(value: float) -> str:
-    """A tick label in dollars, in plain digits at any size: ``$0.0001``, ``$0.25``, ``$1,200``."""
-    if not np.isfinite(value):
-        return ""
-    sign, value = ("-" if value < 0 else ""), abs(float(value))
-    text = f"{value:,.0f}" if value >= 1000 else np.format_float_positional(value, precision=6, trim="-")
+def usd(value: float, _: object = None) -> str:
+    """Dollars in plain digits at any size, for tick labels (also a matplotlib ``FuncFormatter``) and
+    figures: ``$0``, ``$0.0001``, ``$0.0125``, ``$0.25``, ``$12.5``, ``$1,200``."""
+    if not np.isfinite(value) or value == 0:
+        return "$0" if value == 0 else ""
+    sign, size = ("-" if value < 0 else ""), abs(float(value))
+    if size >= 1000:
+        text = f"{size:,.0f}"
+    else:
+        # Three digits after the first significant one: tick values like 0.0125 keep their last digit.
+        decimals = max(0, 3 - math.floor(math.log10(size))) if size < 1 else 2
+        text = f"{size:,.{decimals}f}".rstrip("0").rstrip(".")
     return f"{sign}${text}"
 
 

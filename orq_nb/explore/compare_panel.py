@@ -18,8 +18,10 @@ import pandas as pd
 from IPython.display import Image
 from itables.widget import ITable
 
-from orq_nb.analysis.compare import compare_cohorts
+from orq_nb.analysis.compare import COLUMNS, compare_cohorts
+from orq_nb.analysis.daily_groups import NO_PROJECT
 from orq_nb.explore.comparison_plot import plot_comparison
+from orq_nb.explore.tables import small_table_options
 
 __all__ = ["ComparePanel", "comparison_table"]
 
@@ -58,7 +60,7 @@ def _cohort(kind: str, value: str, selected: np.ndarray):
         raise ValueError(f"choose the {kind} to compare")
     if kind == "tag":
         return value
-    return {"projects": [None if value == "(no project)" else value]}
+    return {"projects": [None if value == NO_PROJECT else value]}
 
 
 class ComparePanel(widgets.VBox):
@@ -87,9 +89,8 @@ class ComparePanel(widgets.VBox):
                                         layout={"width": "180px", "display": "none"})
         self.button = widgets.Button(description="Compare", icon="balance-scale", button_style="info")
         self.status = widgets.HTML()
-        self.table = ITable(comparison_table(_empty()), showIndex=False, paging=False,
-                            layout={"topStart": None, "topEnd": None, "bottomStart": None, "bottomEnd": None},
-                            classes="display compact nowrap", order=[], text_in_header_can_be_selected=False)
+        empty = pd.DataFrame(columns=COLUMNS, index=pd.Index([], name="metric"))
+        self.table = ITable(comparison_table(empty), **small_table_options())
         self.plot = widgets.Output(layout={"min_width": "0", "flex": "1 1 420px"})
         self.set_choices(tags, projects)
         for kind, value in ((self.kind_a, self.value_a), (self.kind_b, self.value_b)):
@@ -138,9 +139,7 @@ class ComparePanel(widgets.VBox):
         import matplotlib.pyplot as plt
 
         self.result = result
-        self.table.update(comparison_table(result), showIndex=False, paging=False, order=[],
-                          layout={"topStart": None, "topEnd": None, "bottomStart": None, "bottomEnd": None},
-                          classes="display compact nowrap", text_in_header_can_be_selected=False)
+        self.table.update(comparison_table(result), **small_table_options())
         methods = ", ".join(dict.fromkeys(result["method"].astype(str)))
         self.status.value = html.escape(f"{label}, among the sessions shown; method: {methods}")
         ax = plot_comparison(result)
@@ -160,9 +159,3 @@ class ComparePanel(widgets.VBox):
 def _label(kind: str, value: str) -> str:
     return {"selection": "the selection", "the rest": "the rest"}.get(kind, f"{kind} {value}")
 
-
-def _empty() -> pd.DataFrame:
-    columns = ["n_a", "n_b", "a", "b", "difference", "difference_low", "difference_high", "ratio",
-               "ratio_low", "ratio_high", "p_value", "p_adjusted", "method"]
-    return pd.DataFrame(columns=columns, index=pd.Index([], name="metric")).astype(
-        {c: float for c in columns if c != "method"} | {"n_a": int, "n_b": int})

@@ -17,11 +17,11 @@ import numpy as np
 import pandas as pd
 import traitlets
 
+from orq_nb.analysis.daily_groups import NO_PROJECT, NO_TAG
 from orq_nb.analysis.selection import select_box, select_lasso
 from orq_nb.analysis.tags import as_tags
 from orq_nb.api.client import REPORT_COLUMNS, OrqClient, relabelled, tag_list
 from orq_nb.errors import OrqError
-from orq_nb.explore.common import NO_PROJECT
 from orq_nb.explore.compare_panel import ComparePanel
 from orq_nb.explore.figure import SessionFigure, Shape
 from orq_nb.explore.spend_panel import SpendPanel
@@ -309,10 +309,10 @@ class SessionExplorer(widgets.Box):
         try:
             self.tag_filter.reset()
             self.projects.value = []
-            if kind == "tag" and group != "(no tag)":
+            if kind == "tag" and group != NO_TAG:
                 self.tag_filter.tags.value = [group]
-            elif kind == "project":
-                self.projects.value = [NO_PROJECT if group == "(no project)" else group]
+            elif kind == "project":  # "(no project)" is a choice of the project picker too
+                self.projects.value = [group]
             self.start.value = self.end.value = pd.Timestamp(day).date()
         finally:
             self._quiet = False

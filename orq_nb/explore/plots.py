@@ -25,7 +25,7 @@ from orq_nb.explore.common import (
 __all__ = ["plot_duration_vs_cost"]
 
 _PLAIN = FuncFormatter(lambda value, _: np.format_float_positional(value, precision=6, trim="-"))
-_USD = FuncFormatter(lambda value, _: usd(value))
+_USD = FuncFormatter(usd)
 
 
 def plot_duration_vs_cost(
@@ -86,7 +86,8 @@ def plot_duration_vs_cost(
     for axis, log in ((ax.xaxis, logx), (ax.yaxis, logy)):
         if log:
             axis.set_minor_locator(NullLocator())
-            axis.set_major_formatter(_PLAIN)
+    if logx:
+        ax.xaxis.set_major_formatter(_PLAIN)
     ax.yaxis.set_major_formatter(_USD)
     if not shown.any():
         ax.text(0.5, 0.5, "No sessions match", transform=ax.transAxes, ha="center", va="center",

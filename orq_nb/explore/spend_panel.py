@@ -15,12 +15,14 @@ import pandas as pd
 from itables.widget import ITable
 
 from orq_nb.analysis.spend import spend_anomalies, top_anomalies
+from orq_nb.explore.tables import small_table_options
 
 __all__ = ["SpendPanel", "spend_rows"]
 
 #: How a row's group names what it is: a tag or a project.
 _KINDS = {"tag": "tag", "project_id": "project"}
 Pick = Callable[[str, str, pd.Timestamp], None]
+_SELECT = {"style": "single"}  # a click selects one row
 
 
 def spend_rows(df: pd.DataFrame, days: int = 7, n: int = 10, metric: str = "total_cost") -> pd.DataFrame:
@@ -66,19 +68,19 @@ class SpendPanel(widgets.VBox):
     def __init__(self, df: pd.DataFrame, on_pick: Pick, days: int = 7, n: int = 10) -> None:
         self.on_pick, self.days, self.n = on_pick, days, n
         self.head = widgets.HTML()
-        self.table = ITable(_shown(spend_rows(df.iloc[:0], days, n)), **self._options())
+        self._find(df)
+        self.table = ITable(_shown(self.rows), **small_table_options(select=dict(_SELECT)))
         self.table.observe(self._clicked, names="selected_rows")
         super().__init__([self.head, self.table])
         self.add_class("orq-spend")
-        self.set_frame(df)
-
-    def _options(self) -> dict:
-        return {"showIndex": False, "paging": False, "order": [], "select": {"style": "single"},
-                "classes": "display compact nowrap", "text_in_header_can_be_selected": False,
-                "layout": {"topStart": None, "topEnd": None, "bottomStart": None, "bottomEnd": None}}
 
     def set_frame(self, df: pd.DataFrame) -> None:
         """Find the anomalies of ``df`` (after the frame changed) and list them."""
+        self._find(df)
+        self.table.update(_shown(self.rows), **small_table_options(select=dict(_SELECT)))
+
+    def _find(self, df: pd.DataFrame) -> None:
+        """The anomalies of ``df`` (:attr:`rows`), and the head that says what they are."""
         self.rows = spend_rows(df, self.days, self.n)
         last = df["started_at"].max() if len(df) else None
         since = "" if last is None or pd.isna(last) else f" up to {last:%Y-%m-%d}"
@@ -86,7 +88,6 @@ class SpendPanel(widgets.VBox):
                            f"{self.days} days{html.escape(since)}, by tag and project, against each one's "
                            f"own baseline (the 28 days before). Click one to see its sessions."
                            + ("" if len(self.rows) else "<br><i>No anomaly in those days.</i>"))
-        self.table.update(_shown(self.rows), **self._options())
 
     def pick(self, row: int) -> None:
         """Hand row ``row`` (a position in :attr:`rows`) to the explorer, as a click does."""

@@ -10,9 +10,10 @@ import numpy as np
 import pandas as pd
 
 from orq_nb.analysis.spend import COLUMNS
+from orq_nb.explore.common import usd
 from orq_nb.explore.no_cloud import without_cloud
 
-__all__ = ["plot_spend", "rank_groups", "dollars", "MAX_GROUPS"]
+__all__ = ["plot_spend", "rank_groups", "MAX_GROUPS"]
 
 #: Small multiples drawn at most: more would not be readable at notebook width.
 MAX_GROUPS = 12
@@ -24,20 +25,6 @@ UNITS = {
 _DOLLARS = {"total_cost", "cost_per_session"}
 _VALUE, _BAND, _BASE = "#1f2937", "#9ecae1", "#6b7280"
 _HIGH, _LOW, _FORECAST = "#d62728", "#1f77b4", "#ff7f0e"
-
-
-def dollars(value: float, _: Any = None) -> str:
-    """USD as a tick label: ``$0``, ``$0.0001``, ``$0.0125``, ``$0.25``, ``$12.5``, ``$1,200``."""
-    if not np.isfinite(value) or value == 0:
-        return "$0" if value == 0 else ""
-    sign, size = ("-" if value < 0 else ""), abs(value)
-    if size >= 1000:
-        text = f"{size:,.0f}"
-    else:
-        # Three digits after the first significant one: tick values like 0.0125 keep their last digit.
-        decimals = max(0, 3 - math.floor(math.log10(size))) if size < 1 else 2
-        text = f"{size:,.{decimals}f}".rstrip("0").rstrip(".")
-    return f"{sign}${text}"
 
 
 def rank_groups(result: pd.DataFrame) -> list[str]:
@@ -119,9 +106,9 @@ def _forecast_bands(forecast: pd.DataFrame, metric: str) -> dict[str, dict]:
     for row in forecast.itertuples(index=False):
         left = float(row.days_left)
         per_day = [(v - row.spent) / left if left > 0 else np.nan for v in (row.forecast, row.low, row.high)]
-        interval = "" if pd.isna(row.low) else f" ({share:.0%}: {dollars(row.low)}-{dollars(row.high)})"
+        interval = "" if pd.isna(row.low) else f" ({share:.0%}: {usd(row.low)}-{usd(row.high)})"
         out[str(row.group)] = {"x": (as_of, until), "mid": per_day[0], "low": per_day[1], "high": per_day[2],
-                               "text": f"month end {dollars(row.forecast)}{interval}"}
+                               "text": f"month end {usd(row.forecast)}{interval}"}
     return out
 
 
@@ -175,7 +162,7 @@ def _matplotlib(panels: list, metric: str, ahead: dict, total: int) -> Any:
         ax.set_title(_title(group, part, ahead), fontsize=9, loc="left")
         ax.tick_params(labelsize=8)
         if metric in _DOLLARS:
-            ax.yaxis.set_major_formatter(FuncFormatter(dollars))
+            ax.yaxis.set_major_formatter(FuncFormatter(usd))
         ax.set_ylim(bottom=0)
         locator = mdates.AutoDateLocator(maxticks=5)
         ax.xaxis.set_major_locator(locator)

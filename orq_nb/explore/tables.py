@@ -15,7 +15,7 @@ from itables.widget import ITable
 
 from orq_nb.analysis.tags import as_tags
 
-__all__ = ["TABLE_COLUMNS", "readable", "session_table", "details_html"]
+__all__ = ["TABLE_COLUMNS", "readable", "session_table", "details_html", "small_table_options"]
 
 #: What a table of sessions shows, from the frame's columns: the numbers next to the id, so that a wide
 #: tags column (last) never pushes them out of view.
@@ -56,6 +56,14 @@ def _options(name: str) -> dict:
         # A click on a column's name sorts by it (not only on its small arrow).
         "text_in_header_can_be_selected": False,
     }
+
+
+def small_table_options(**extra) -> dict:
+    """itables options of a short table read whole (a panel's result): no paging, search or info line,
+    compact, and a click on a column's name sorts by it."""
+    return {"showIndex": False, "paging": False, "order": [], "classes": "display compact nowrap",
+            "text_in_header_can_be_selected": False,
+            "layout": {"topStart": None, "topEnd": None, "bottomStart": None, "bottomEnd": None}, **extra}
 
 
 def session_table(rows: pd.DataFrame, name: str, table: ITable | None = None) -> ITable:

@@ -170,10 +170,9 @@ def sessions_frame(
             records = frame_records(records)  # a column Arrow cannot type: judge its rows one by one
     if not isinstance(records, (pa.Table, Mapping, list, str, bytes)) and not is_model(records):
         records = list(records)  # a generator of records or of the SDK's models
-    data = None if isinstance(records, pa.Table) else models_json(records)
     if isinstance(records, pa.Table):
         parsed = parse_table(records)
-    elif data is not None:  # the official SDK's models, through their own JSON dump
+    elif (data := models_json(records)) is not None:  # the official SDK's models, through their JSON dump
         parsed = parse_json(data, lines=False) or parse_records(session_records(json.loads(data)))
     else:
         parsed = parse_records(session_records(records))

@@ -72,19 +72,17 @@ def session_records(obj: Any) -> list:
 
     pydantic models among them (the official SDK's) become the records they dump to.
     """
-    if is_model(obj):
-        obj = model_record(obj)
     if isinstance(obj, Mapping):
         return page_data(obj, 0) if is_envelope(obj) else [obj]
     if isinstance(obj, (str, bytes)):
         raise TypeError("sessions_frame takes records, not text; use read_sessions for files")
     items = obj if isinstance(obj, list) else list(obj)
-    if any(type(item) is not dict and is_model(item) for item in items):
-        items = [model_record(item) if is_model(item) else item for item in items]
-    if not any(type(item) is dict and "data" in item and is_envelope(item) for item in items):
-        return items
+    if not any(type(item) is not dict or ("data" in item and is_envelope(item)) for item in items):
+        return items  # plain records, the common case: one scan
     out: list = []
     for number, item in enumerate(items):
+        if is_model(item):
+            item = model_record(item)
         if is_envelope(item):
             out.extend(page_data(item, number))
         else:

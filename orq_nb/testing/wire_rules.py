@@ -14,13 +14,12 @@ from typing import Any
 
 from marshmallow import fields
 
-from orq_nb.api.bodies import INTERVALS, KINDS, updatable_fields
+from orq_nb.api.bodies import CLEARS, INTERVALS, KINDS, updatable_fields
 from orq_nb.load.fields import NonNegativeNumber, StringList, UtcDateTime
 
 __all__ = ["filters_problem", "page_problem", "update_problem"]
 
 _TEXT_FILTERS = ("project_id", "client", "repo")
-_CLEARS = {"clear_tags": "tags", "clear_contact_ids": "contact_ids"}
 
 
 def _is_int(value: Any) -> bool:
@@ -112,11 +111,11 @@ def update_problem(body: Any) -> str | None:
         return "an object of fields is required"
     updatable = {(f.data_key or n): f for n, f in updatable_fields().items()}
     for key, value in body.items():
-        if key in _CLEARS:
+        if key in CLEARS:
             if not isinstance(value, bool):
                 return f"{key} must be a boolean"
-            if value and _CLEARS[key] in body:
-                return f"{key} and {_CLEARS[key]} are mutually exclusive"
+            if value and CLEARS[key] in body:
+                return f"{key} and {CLEARS[key]} are mutually exclusive"
             continue
         if key not in updatable:
             return f"{key!r} is not a field of an update"

@@ -11,7 +11,8 @@ from matplotlib.collections import PathCollection
 import orq_nb
 from orq_nb.analysis.forecast import spend_forecast
 from orq_nb.analysis.spend import spend_anomalies
-from orq_nb.explore.spend_plot import MAX_GROUPS, dollars, plot_spend, rank_groups
+from orq_nb.explore.common import usd
+from orq_nb.explore.spend_plot import MAX_GROUPS, plot_spend, rank_groups
 
 matplotlib.use("Agg")
 
@@ -91,7 +92,7 @@ def test_the_forecast_band_shows_the_daily_spend_left_to_month_end(sample):
     np.testing.assert_allclose(line.get_ydata(), (row["forecast"] - row["spent"]) / row["days_left"])
     ends = [pd.Timestamp(d).strftime("%Y-%m-%d %H") for d in line.get_xdata()]
     assert ends == ["2026-10-20 12", "2026-11-01 00"]
-    assert f"month end {dollars(row['forecast'])}" in ax.get_title(loc="left")
+    assert f"month end {usd(row['forecast'])}" in ax.get_title(loc="left")
     with pytest.raises(ValueError, match="total_cost"):
         plot_spend(spend_anomalies(sample, by="project_id", metric="sessions"), forecast=forecast)
 
@@ -122,5 +123,5 @@ def test_an_empty_result_draws_an_empty_state(sample):
 
 
 def test_dollar_labels():
-    assert [dollars(v) for v in (0, 0.0001, 0.00015, 0.0125, 0.5, 12.5, 1200)] == [
+    assert [usd(v) for v in (0, 0.0001, 0.00015, 0.0125, 0.5, 12.5, 1200)] == [
         "$0", "$0.0001", "$0.00015", "$0.0125", "$0.5", "$12.5", "$1,200"]
