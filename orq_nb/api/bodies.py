@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -77,9 +78,15 @@ def filters_body(
     return filters
 
 
+@functools.cache
+def _partial_schema() -> SessionSchema:
+    """One schema for every update's checks (made once: a marshmallow schema is costly to build)."""
+    return SessionSchema(partial=True)
+
+
 def updatable_fields() -> dict[str, Any]:
     """The fields an update may send, by column name: the schema's, less those marked ``update=False``."""
-    return {name: field for name, field in SessionSchema(partial=True).fields.items()
+    return {name: field for name, field in _partial_schema().fields.items()
             if field.metadata.get("update", True)}
 
 
@@ -138,7 +145,7 @@ def update_body(fields_: Mapping[str, Any]) -> dict[str, Any]:
             known = ", ".join([*updatable, *CLEARS])
             raise TypeError(f"cannot update {name!r}; fields: {known}")
         body[wire_key(name, field)] = _wire_value(name, field, value)
-    errors = SessionSchema(partial=True).validate({k: v for k, v in body.items() if k not in CLEARS})
+    errors = _partial_schema().validate({k: v for k, v in body.items() if k not in CLEARS})
     if errors:
         raise ValueError(f"invalid update: {errors}")
     return body
