@@ -67,7 +67,7 @@ class BcaResult:
     low: float
     high: float
     p_value: float
-    kind: str  # "BCa", "percentile" (BCa degenerate) or "none" (no spread at all)
+    kind: str  # "BCa", "percentile" (BCa degenerate), "point" (every resample the same) or "none"
 
 
 def bca_interval(estimate: float, boot: np.ndarray, jackknives: list[np.ndarray], confidence: float,
@@ -96,8 +96,10 @@ def bca_interval(estimate: float, boot: np.ndarray, jackknives: list[np.ndarray]
         1 - confidence at which it would exclude ``null``.
     """
     boot = boot[np.isfinite(boot)]
-    if len(boot) < 2 or boot.min() == boot.max() or not np.isfinite(estimate):
+    if len(boot) < 2 or not np.isfinite(estimate):
         return BcaResult(np.nan, np.nan, np.nan, "none")
+    if boot.min() == boot.max():  # every resample agrees: a certain value, not a missing one
+        return BcaResult(float(boot[0]), float(boot[0]), _inverted_p(boot, null, 0.0, 0.0), "point")
     alpha = (1 - confidence) / 2
     z0, accel = _bias_and_acceleration(estimate, boot, jackknives)
     kind = "BCa"

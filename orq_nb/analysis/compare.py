@@ -25,7 +25,8 @@ DEFAULT_METRICS = ("total_cost", "duration_ms", "total_tokens", "traces_count", 
 #: Ratio metrics: (numerator, denominator, scale): a ratio of the cohort's sums, never a mean of ratios.
 RATIO_METRICS = {"cost_per_1k_tokens": ("total_cost", "total_tokens", 1000.0)}
 COLUMNS = ["n_a", "n_b", "a", "b", "difference", "difference_low", "difference_high", "ratio", "ratio_low",
-           "ratio_high", "p_value", "p_adjusted", "method"]
+           "ratio_high", "p_value", "p_adjusted", "method", "reliable", "note"]
+_NUMBERS = COLUMNS[2:12]
 OBSERVATIONAL = ("observational: the cohorts are not randomised, so a difference shows that they differ, "
                  "not that the tag or change caused it")
 _OPTIONS = ("statistic", "method", "cluster", "confidence", "winsorize", "n_resamples", "random_state")
@@ -276,10 +277,12 @@ def _check_counts(sizes: tuple[int, int], both: int, raise_empty: bool, specs=(N
 
 def _frame(rows: list[dict], index: pd.Index) -> pd.DataFrame:
     out = pd.DataFrame(rows, index=index, columns=COLUMNS)
-    for column in COLUMNS[2:-1]:
+    for column in _NUMBERS:
         out[column] = out[column].astype(float)
     out["n_a"], out["n_b"] = out["n_a"].astype("int64"), out["n_b"].astype("int64")
     out["method"] = out["method"].astype("str")
+    out["reliable"] = out["reliable"].fillna(False).astype(bool)
+    out["note"] = out["note"].fillna("").astype("str")
     ok = out["p_value"].notna().to_numpy()
     if ok.any():
         out.loc[ok, "p_adjusted"] = stats.false_discovery_control(out["p_value"].to_numpy()[ok])

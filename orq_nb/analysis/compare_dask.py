@@ -124,11 +124,11 @@ def _moment_parts(part: pd.DataFrame, specs, base, metric_cols, caps) -> pd.Data
         a, b = _masks(part, spec)
         values = _values(part, base, caps[p])
         for s, mask in enumerate((a, b)):
-            rows.append([p, s, -1, mask.sum(), 0, 0, 0, 0, 0])
+            rows.append([p, s, -1, mask.sum(), *[0] * (len(MOMENTS) - 1)])
             for i, (num, den) in enumerate(metric_cols):
                 ok = mask & _valid(values, num, den)
                 rows.append([p, s, i, *moments(values[ok, num], None if den is None else values[ok, den])])
-        rows.append([p, 2, -1, (a & b).sum(), 0, 0, 0, 0, 0])
+        rows.append([p, 2, -1, (a & b).sum(), *[0] * (len(MOMENTS) - 1)])
     out = pd.DataFrame(rows, columns=["pair", "side", "metric", *MOMENTS])
     types = {**dict.fromkeys(["pair", "side", "metric"], "int64"), **dict.fromkeys(MOMENTS, "float64")}
     return out.astype(types)
@@ -137,7 +137,8 @@ def _moment_parts(part: pd.DataFrame, specs, base, metric_cols, caps) -> pd.Data
 def _from_moment_table(table: pd.DataFrame, n_metrics: int, cap, base) -> dict:
     blocks = {key: group[list(MOMENTS)].to_numpy() for key, group in table.groupby(["side", "metric"])}
     count = {s: int(blocks[(s, -1)][:, 0].sum()) if (s, -1) in blocks else 0 for s in range(3)}
-    found = [tuple(from_moments(combine_moments(blocks.get((s, i), np.zeros((0, 6))))) for s in (0, 1))
+    none = np.zeros((0, len(MOMENTS)))
+    found = [tuple(from_moments(combine_moments(blocks.get((s, i), none))) for s in (0, 1))
              for i in range(n_metrics)]
     return _result(count, found, cap, base)
 

@@ -12,14 +12,12 @@ import pandas as pd
 
 from orq_nb.analysis import cohorts
 from orq_nb.analysis.bca import bca_interval
+from orq_nb.analysis.mood import mood_interval, mood_p
+from orq_nb.analysis.reliability import MEDIAN_MIN, judge
 from orq_nb.analysis.resample import Statistic, Units, bootstrap, estimates, jackknife
 from orq_nb.analysis.welch import Cohort, from_clusters, from_moments, moments, welch
 
-__all__ = ["Metric", "Options", "SessionData", "BOOTSTRAP_LIMIT", "compare_masks", "welch_row",
-           "empty_row"]
-
-#: Above this many sessions in a cohort the default is Welch: the two agree there, and Welch is instant.
-BOOTSTRAP_LIMIT = 20_000
+__all__ = ["Metric", "Options", "SessionData", "compare_masks", "welch_row", "empty_row"]
 
 
 @dataclass(frozen=True)
@@ -69,8 +67,7 @@ def compare_masks(data: SessionData, mask_a: np.ndarray, mask_b: np.ndarray, met
                            else np.nan for col in pooled.T])
         values = np.minimum(values, np.where(np.isnan(limits), np.inf, limits))
         caps = {c: float(limits[i]) for c, i in data.columns.items()}
-    method = opts.method or ("bootstrap" if opts.statistic == "median" or max(mask_a.sum(), mask_b.sum())
-                             <= BOOTSTRAP_LIMIT else "welch")
+    method = opts.method or ("bootstrap" if opts.statistic == "median" else "welch")
     valid = [~np.isnan(values[:, data.columns[m.num]]) & (
         ~np.isnan(values[:, data.columns[m.den]]) if m.den else True) for m in metrics]
     rows: list[dict | None] = [None] * len(metrics)
@@ -117,9 +114,13 @@ def _bootstrap_rows(values: np.ndarray, data: SessionData, rows_a: np.ndarray, r
     if small:
         return [{**empty_row(small, len(units[0].values), len(units[1].values)), "a": ests[0][i] * m.scale,
                  "b": ests[1][i] * m.scale} for i, m in enumerate(metrics)]
+    mood = opts.cluster is None and min(len(units[0].values), len(units[1].values)) >= MEDIAN_MIN
     rng = np.random.default_rng(opts.seed)  # one fresh stream per group: a then b, as scipy draws them
-    boots = [bootstrap(u, statistics, opts.n_resamples, rng) for u in units]
+    # Medians of independent sessions need no resamples (Mood's test and its intervals).
+    boots = ([bootstrap(u, statistics, opts.n_resamples, rng) for u in units]
+             if not (mood and all(s.kind == "median" for s in statistics)) else None)
     rows = []
+    alpha = 1 - opts.confidence
     for i, (m, s) in enumerate(zip(metrics, statistics, strict=True)):
         ea, eb = ests[0][i], ests[1][i]
         row = {"n_a": len(units[0].values), "n_b": len(units[1].values), "a": ea * m.scale, "b": eb * m.scale}
@@ -127,38 +128,76 @@ def _bootstrap_rows(values: np.ndarray, data: SessionData, rows_a: np.ndarray, r
         if reason:
             rows.append({**empty_row(reason, row["n_a"], row["n_b"]), "a": row["a"], "b": row["b"]})
             continue
+        median = s.kind == "median"
+        pair = [_pandas_cohort(values, data, rows, m) for rows in (rows_a, rows_b)]
+        if median and mood:
+            rows.append(_mood_row(row, units[0].values[:, s.num], units[1].values[:, s.num], pair, m, opts))
+            continue
         ja, jb = jackknife(units[0], s), jackknife(units[1], s)
         with np.errstate(invalid="ignore", divide="ignore"):
             diff = bca_interval(ea - eb, boots[0][i] - boots[1][i], [ja - eb, ea - jb], opts.confidence, 0.0)
             ratio = bca_interval(ea / eb, boots[0][i] / boots[1][i], [ja / eb, ea / jb], opts.confidence,
                                  1.0) if eb != 0 else None
+        if not median and diff.kind in ("none", "point"):
+            rows.append({**empty_row("none: all values equal within each cohort", row["n_a"], row["n_b"]),
+                         "a": row["a"], "b": row["b"], "difference": (ea - eb) * m.scale,
+                         "ratio": ea / eb if eb else np.nan})
+            continue
         # A mean's p-value is Welch's (beside the bootstrap's interval): the bootstrap's own, inverting its
-        # interval, rejected 9.7% of A/A halvings at 1,000 sessions where Welch's rejected 4.3%
-        # (benchmarks/bench_compare.py (b)). A median has no Welch test: its p-value inverts the interval.
-        welch_p = opts.statistic == "mean" or m.den is not None
-        p_value = diff.p_value
-        if welch_p and diff.kind != "none":
-            pair = [_pandas_cohort(values, data, rows, m) for rows in (rows_a, rows_b)]
-            p_value = welch(*pair, opts.confidence)["p_value"]
+        # interval, rejected 9.7% of A/A halvings at 1,000 sessions where Welch's rejected 4.3%. A median's
+        # here (clustered, or fewer than MEDIAN_MIN sessions) inverts its interval.
+        p_value, tested = diff.p_value, "the bootstrap"
+        if not median:
+            p_value, tested = welch(*pair, opts.confidence)["p_value"], "Welch's p-value"
+        agree = _excludes(diff.low, diff.high, 0.0) == (p_value < alpha) and (
+            ratio is None or ratio.kind == "none"
+            or _excludes(ratio.low, ratio.high, 1.0) == (p_value < alpha))
+        reliable, note = judge(*pair, clustered=opts.cluster is not None, median=median, bootstrap=not median,
+                               agree=agree, tested=tested)
         row.update(difference=(ea - eb) * m.scale, difference_low=diff.low * m.scale,
                    difference_high=diff.high * m.scale, ratio=ea / eb if eb else np.nan,
                    ratio_low=ratio.low if ratio else np.nan, ratio_high=ratio.high if ratio else np.nan,
-                   p_value=p_value,
+                   p_value=p_value, reliable=reliable, note=note,
                    method=_bootstrap_method(diff.kind, ratio.kind if ratio else None, m, opts)
-                   + ("; Welch p-value" if welch_p and diff.kind != "none" else ""))
+                   + _P_SOURCE[tested])
         rows.append(row)
     return rows
 
 
+_P_SOURCE = {"the bootstrap": "", "Welch's p-value": "; Welch p-value"}
+
+
+def _excludes(low: float, high: float, null: float) -> bool:
+    return bool(null < low or null > high)
+
+
+def _mood_row(row: dict, xa: np.ndarray, xb: np.ndarray, pair: list[Cohort], m: Metric,
+              opts: Options) -> dict:
+    """Medians of independent sessions: Mood's test, and the intervals that invert it (they agree with its
+    p-value by construction; a bootstrap's distribution of a median difference collapses under ties, and a
+    bootstrap interval beside Mood's p disagreed in 20% of rows)."""
+    p_value = mood_p(xa, xb)
+    low, high = mood_interval(xa, xb, opts.confidence)
+    ratio_low, ratio_high = mood_interval(xa, xb, opts.confidence, ratio=True)
+    alpha = 1 - opts.confidence
+    agree = _excludes(low, high, 0.0) == (p_value < alpha) and (
+        np.isnan(ratio_low) or _excludes(ratio_low, ratio_high, 1.0) == (p_value < alpha))
+    reliable, note = judge(*pair, median=True, agree=agree, tested="Mood's p-value")
+    ea, eb = row["a"], row["b"]
+    return {**row, "difference": (ea - eb), "difference_low": low * m.scale,
+            "difference_high": high * m.scale,
+            "ratio": ea / eb if eb else np.nan, "ratio_low": ratio_low, "ratio_high": ratio_high,
+            "p_value": p_value, "reliable": reliable, "note": note,
+            "method": "Mood's median test, inverted for the intervals" + _notes(opts)}
+
+
+_KINDS = {"BCa": "BCa", "percentile": "percentile (BCa degenerate)", "none": "none",
+          "point": "the same in every resample (a certain difference)"}
+
+
 def _bootstrap_method(diff: str, ratio: str | None, m: Metric, opts: Options) -> str:
-    if diff == "none":
-        return ("none: all values equal within each cohort" if opts.statistic == "mean" or m.den else
-                "none: the median difference is the same in every resample")
-    kinds = {diff, ratio} - {None}
-    text = "bootstrap BCa" if kinds == {"BCa"} else (
-        "bootstrap percentile (BCa degenerate)" if kinds == {"percentile"} else
-        f"bootstrap BCa; percentile for the {'ratio' if ratio == 'percentile' else 'difference'} "
-        "(BCa degenerate)")
+    text = "bootstrap " + (_KINDS[diff] if ratio in (None, diff) else
+                           f"{_KINDS[diff]} for the difference, {_KINDS[ratio]} for the ratio")
     text += ", clustered by contact" if opts.cluster else ""
     text += "; ratio of sums" if m.den and opts.statistic == "median" else ""
     return text + _notes(opts) + ("" if ratio else "; no ratio: b is 0")
@@ -191,9 +230,10 @@ def welch_row(m: Metric, ca: Cohort, cb: Cohort, opts: Options) -> dict:
                 "b": row["b"], "difference": found["difference"] * m.scale, "ratio": found["ratio"]}
     for key in ("difference", "difference_low", "difference_high"):
         found[key] *= m.scale
-    text = ("welch" + (" (delta method)" if m.den else "") + (", cluster-robust" if opts.cluster else "")
-            + _notes(opts) + ("" if np.isfinite(found["ratio_low"]) else "; no ratio interval"))
-    return {**row, **found, "method": text}
+    reliable, note = judge(ca, cb, clustered=opts.cluster is not None, bounded=found.pop("ratio_bounded"))
+    text = ("welch" + (" (delta method)" if m.den else "") + (", cluster-robust CR2" if opts.cluster else "")
+            + "; Fieller ratio" + _notes(opts) + ("" if np.isfinite(found["ratio_low"]) else "; no ratio"))
+    return {**row, **found, "method": text, "reliable": reliable, "note": note}
 
 
 def _notes(opts: Options) -> str:
@@ -201,6 +241,8 @@ def _notes(opts: Options) -> str:
 
 
 def empty_row(reason: str, n_a: int = 0, n_b: int = 0) -> dict:
-    return {"n_a": n_a, "n_b": n_b, "method": reason}
+    """A row without an interval: not reliable, the reason as its method and note."""
+    return {"n_a": n_a, "n_b": n_b, "method": reason, "reliable": False,
+            "note": reason.removeprefix("none: ")}
 
 

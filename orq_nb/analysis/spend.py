@@ -19,14 +19,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
-from scipy.stats import chi2
+from scipy.stats import chi2, nbinom, norm, t
 
 from orq_nb.analysis.daily_groups import BY, METRICS, DailyGroups, daily_groups
 from orq_nb.load.times import utc_timestamp
 
 __all__ = ["spend_anomalies", "top_anomalies", "robust_baseline", "COLUMNS"]
 
-COLUMNS = ["day", "group", "value", "baseline", "low", "high", "score", "anomaly", "direction"]
+COLUMNS = ["day", "group", "value", "baseline", "low", "high", "score", "anomaly", "direction", "reliable",
+           "note"]
 #: 1.4826 x MAD estimates the standard deviation of normal data.
 MAD_TO_SD = 1.4826
 #: The scale is at least this share of the baseline: a flat series does not flag every wiggle.
@@ -38,17 +39,30 @@ MEAN_AD_TO_SD = 1.2533
 #: ``weekly=None`` turns the weekday profile on for a day once this many days of history precede it.
 WEEKLY_AFTER = 21
 #: The weekday profile is learnt from this many weeks before the day (more weeks: a steadier profile).
-PROFILE_WEEKS = 8
+PROFILE_WEEKS = 12
 #: ``weekly=None`` needs the weekday ratios of the past weeks to differ at this level (Kruskal-Wallis).
 PATTERN_P = 0.05
 #: Fewer of 7 days than this in a week: that week gives no weekday ratio.
 _WEEK_MIN = 5
 #: Cells (days x groups x window) per block: bounds the memory of the sliding windows.
 _BLOCK = 2_000_000
+#: The last this many days of a window, all beyond ``SHIFT_Z`` scales on one side of the baseline: a new
+#: level, and the baseline is their median (it re-learns a permanent shift in this many days).
+SHIFT_DAYS = 4
+SHIFT_Z = 2.0
+#: The band's relative width is learnt from this many days before the day (day-to-day changes, log scale),
+#: from the smallest ``KEEP`` of the changes (a spike moves two changes; one a fortnight is then left out).
+SCALE_DAYS = 56
+KEEP = 0.8
+#: The variance of a standard normal kept within its central ``KEEP`` (to make the kept changes' mean square
+#: an estimate of the variance of normal noise).
+_KEPT_VARIANCE = float(1 - 2 * norm.isf((1 - KEEP) / 2) * norm.pdf(norm.isf((1 - KEEP) / 2)) / KEEP)
+#: Fewer sessions a day than this on average over a group's window: sparse, judged by a count model.
+SPARSE_RATE = 2.0
 
 
 def spend_anomalies(df: Any, *, by: str | None = None, metric: str = "total_cost", window: int = 28,
-                    min_history: int = 7, threshold: float = 3.5, weekly: bool | None = None,
+                    min_history: int = 7, threshold: float = 3.25, weekly: bool | None = None,
                     start: Any = None, end: Any = None) -> pd.DataFrame:
     """Every day of every group, with its baseline from the days before it and whether it leaves it.
 
@@ -105,9 +119,32 @@ def spend_anomalies(df: Any, *, by: str | None = None, metric: str = "total_cost
         raise ValueError(f"end ({after}) must be after start ({first})")
     daily = daily_groups(df, by, medians=metric == "median_duration_s", start=start, end=end)
     values = daily.metric(metric)
-    base, scale = robust_baseline(values, daily.first(), window=window, min_history=min_history,
+    origin = daily.first()
+    base, scale = robust_baseline(values, origin, window=window, min_history=min_history,
                                   weekly=weekly, counts=metric == "sessions")
-    out = _frame(daily, values, base, scale, threshold)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        score = (values - base) / scale
+        # A zero scale (an all-equal past): no deviation is 0, any other is beyond every threshold.
+        score = np.where(scale == 0, np.where(values == base, 0.0, np.sign(values - base) * np.inf), score)
+    # An empty ($0) day is unusual only where the window before it had none.
+    score = np.where((values == 0) & (_window_sum(values == 0, origin, window)[0] > 0), 0.0, score)
+    low, high = np.maximum(base - threshold * scale, 0.0), base + threshold * scale
+    notes = np.full(values.shape, "", dtype=object)
+    # A group whose window holds days but none with a value: a baseline of 0, and any value is beyond it.
+    zeros, days = _window_sum(values == 0, origin, window)
+    silent = np.isnan(base) & (days >= min_history) & (zeros == days)
+    base[silent], low[silent], high[silent] = 0.0, 0.0, 0.0
+    score[silent] = np.where(values[silent] > 0, np.inf, 0.0)
+    if metric in ("total_cost", "total_tokens", "sessions") and values.size:
+        amount = None if metric == "sessions" else daily.metric(metric)
+        sparse, found = _sparse(daily.sessions, amount, origin, window, min_history, threshold)
+        for target, value in zip((base, low, high, score), found, strict=True):
+            target[sparse] = value[sparse]
+        rate = _window_sum(daily.sessions, origin, window)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            per_day = rate[0] / rate[1]
+        notes[sparse] = [f"sparse: count model ({r:.2g} sessions a day)" for r in per_day[sparse]]
+    out = _frame(daily, values, base, low, high, score, threshold, notes, origin, min_history)
     if first is not None:
         out = out[(out["day"] >= first.floor("D")).to_numpy()]
     out = out.reset_index(drop=True)
@@ -120,6 +157,10 @@ def spend_anomalies(df: Any, *, by: str | None = None, metric: str = "total_cost
                  f"{SCALE_FLOOR} x baseline)" + (
             ", at least sqrt(baseline) sessions" if metric == "sessions" else ""),
         "weekly_after_days": WEEKLY_AFTER, "profile_weeks": PROFILE_WEEKS,
+        "empty_days": "the level and spread are those of days with a value; a $0 day is unusual only where "
+                      "the window before it had none",
+        "sparse": f"fewer than {SPARSE_RATE:g} sessions a day: a negative binomial on the day's sessions "
+                  "and a robust z (Student's t) on its log amount per session",
     }
     return out
 
@@ -142,20 +183,19 @@ def _check(by, metric, window, min_history, threshold, weekly) -> tuple[int, int
     return int(window), int(min_history), float(threshold)
 
 
-def _frame(daily: DailyGroups, values: np.ndarray, base: np.ndarray, scale: np.ndarray,
-           threshold: float) -> pd.DataFrame:
+def _frame(daily: DailyGroups, values: np.ndarray, base: np.ndarray, low: np.ndarray, high: np.ndarray,
+           score: np.ndarray, threshold: float, notes: np.ndarray, first: np.ndarray,
+           min_history: int) -> pd.DataFrame:
     """The long result: one row per group and day, group by group."""
     n_days, n_groups = values.shape
-    with np.errstate(invalid="ignore", divide="ignore"):
-        score = (values - base) / scale
-    # A zero scale (an all-zero or constant past): no deviation is 0, any other is beyond every threshold.
-    flat = scale == 0
-    with np.errstate(invalid="ignore"):
-        score = np.where(flat, np.where(values == base, 0.0, np.sign(values - base) * np.inf), score)
     anomaly = np.abs(np.nan_to_num(score, nan=0.0)) > threshold
     direction = np.where(anomaly, np.where(score > 0, "high", "low"), "")
-    low = np.maximum(base - threshold * scale, 0.0)  # every figure is >= 0: so is the band
-    high = base + threshold * scale
+    age = np.arange(n_days)[:, None] - first[None, :]  # days of history before each day
+    missing = np.isnan(base)
+    notes = notes.copy()
+    young = missing & (age < min_history)
+    notes[young] = [f"new group: {a} day{'s' if a != 1 else ''} of history" for a in age[young]]
+    notes[missing & ~young] = f"no baseline: fewer than {min_history} days with a value in the window"
 
     def flat_t(a: np.ndarray) -> np.ndarray:  # group-major
         return a.T.reshape(-1)
@@ -166,7 +206,62 @@ def _frame(daily: DailyGroups, values: np.ndarray, base: np.ndarray, scale: np.n
         "value": flat_t(values).astype(float), "baseline": flat_t(base), "low": flat_t(low),
         "high": flat_t(high), "score": flat_t(score), "anomaly": flat_t(anomaly).astype(bool),
         "direction": pd.array(flat_t(direction).astype(object), dtype="str"),
+        "reliable": flat_t(~missing).astype(bool),
+        "note": pd.array(flat_t(notes).astype(object), dtype="str"),
     }, columns=COLUMNS)
+
+
+def _window_sum(values: np.ndarray, first: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """For each day and group: the sum of ``values`` over the ``window`` days before it (from the group's
+    first day), and how many days that is."""
+    n_days, n_groups = values.shape
+    history = np.where(np.arange(n_days)[:, None] >= first[None, :], values.astype(float), np.nan)
+    padded = np.concatenate([np.full((window, n_groups), np.nan), history[:-1]], axis=0)
+    windows = sliding_window_view(padded, window, axis=0)
+    return np.nansum(windows, axis=-1), np.sum(~np.isnan(windows), axis=-1)
+
+
+def _sparse(sessions: np.ndarray, amount: np.ndarray | None, first: np.ndarray, window: int,
+            min_history: int, threshold: float) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+    """Groups with fewer than :data:`SPARSE_RATE` sessions a day: a day's count against a count model, and
+    its amount per session against the past sessions'.
+
+    The count is judged by its predictive distribution, a negative binomial (Poisson with
+    the rate's Gamma posterior from the window: Jeffreys' prior, so 0 sessions in the window
+    still leaves room for one); the amount per session by a robust z on the log scale, read
+    through Student's t with the window's active days less one (few days: wide). One
+    session more than usual is then not "unusual", and a baseline of 0 with no spread makes
+    nothing an anomaly. Returns where the model applies, and its baseline, low, high, score.
+    """
+    total, days = _window_sum(sessions, first, window)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate = total / days
+        shape, prob = total + 0.5, days / (days + 1.0)
+        sparse = (days >= min_history) & (rate < SPARSE_RATE)
+        tail = norm.sf(threshold)
+        p_count = np.where(sessions > 0, nbinom.sf(sessions - 1, shape, prob), 1.0)
+        z_count = np.where(sparse, norm.isf(np.clip(p_count, 1e-300, 1.0)), 0.0)
+        z_count = np.maximum(z_count, 0.0)
+        per = 1.0
+        z_price = np.zeros(sessions.shape)
+        if amount is not None:
+            logs = np.where((sessions > 0) & (amount > 0), np.log(amount / np.maximum(sessions, 1)), np.nan)
+            n_days, n_groups = logs.shape
+            padded = np.concatenate([np.full((window, n_groups), np.nan), logs[:-1]], axis=0)
+            windows = sliding_window_view(padded, window, axis=0)
+            centre, mad, m = _median_mad(windows)
+            mean_ad = np.nansum(np.abs(windows - centre[..., None]), axis=-1) / m
+            spread = np.maximum(MAD_TO_SD * mad, SPREAD_FLOOR * MEAN_AD_TO_SD * mean_ad)
+            z = (logs - centre) / spread
+            z_price = np.where((m >= 3) & (spread > 0) & np.isfinite(z),
+                               np.sign(z) * norm.isf(np.clip(t.sf(np.abs(z), np.maximum(m - 1, 1)),
+                                                             1e-300, 1)),
+                               0.0)
+            per = np.where(m > 0, np.exp(centre), np.nan)
+        score = np.where(z_count >= np.abs(z_price), z_count, z_price)
+        base = rate * per
+        high = nbinom.isf(tail, shape, prob) * per
+    return sparse, (base, np.zeros_like(base), high, score)
 
 
 def robust_baseline(values: np.ndarray, first: np.ndarray | None = None, *, window: int = 28,
@@ -197,7 +292,7 @@ def robust_baseline(values: np.ndarray, first: np.ndarray | None = None, *, wind
     if not n_days or not n_groups:
         return base, scale
     past = np.where(np.arange(n_days)[:, None] >= first[None, :], values, np.nan)
-    step = max(1, _BLOCK // (n_days * max(window, 7 * PROFILE_WEEKS)))
+    step = max(1, _BLOCK // (n_days * max(window * window, 7 * PROFILE_WEEKS, SCALE_DAYS)))
     for lo in range(0, n_groups, step):  # blocks of groups, each vectorised over days x groups
         part = slice(lo, lo + step)
         base[:, part], scale[:, part] = _block(past[:, part], first[part], window, min_history, weekly,
@@ -210,7 +305,7 @@ def _block(past: np.ndarray, first: np.ndarray, window: int, min_history: int, w
     n_days, n_groups = past.shape
     factors = np.ones((n_days, n_groups, 7))
     if weekly is not False:
-        factors, pattern = _weekday_factors(past)
+        factors, pattern = _weekday_factors(np.where(past > 0, past, np.nan))  # empty days: no weekday
         if weekly is None:  # decided per day from its own past: enough history, and a weekday pattern in it
             off = ((np.arange(n_days)[:, None] - first[None, :]) < WEEKLY_AFTER) | ~pattern
             factors[off] = 1.0
@@ -220,13 +315,24 @@ def _block(past: np.ndarray, first: np.ndarray, window: int, min_history: int, w
     offset = (np.arange(window) - window) % 7  # weekday of each window position relative to the day
     with np.errstate(invalid="ignore", divide="ignore"):
         seasonal = factors[:, :, offset]
-        adjusted = np.where(seasonal > 0, windows / seasonal, np.nan)
-    level, mad, n = _median_mad(adjusted)
-    with np.errstate(invalid="ignore"):
-        mean_ad = np.nansum(np.abs(adjusted - level[..., None]), axis=-1) / n
+        # A hurdle: the level and spread are those of the days with a value above 0; how often a day is 0
+        # is judged apart (spend_anomalies), so that empty days neither drag the level down nor widen it.
+        adjusted = np.where((seasonal > 0) & (windows > 0), windows / seasonal, np.nan)
+    trend = _trend(adjusted, window)
+    ago = window - np.arange(window)  # days before the day of each window position
+    with np.errstate(invalid="ignore", over="ignore"):
+        detrended = adjusted * np.exp(trend[..., None] * ago)
+    level, _, n = _median_mad(detrended, mad=False)
+    long = max(SCALE_DAYS, window)
+    padded = np.concatenate([np.full((long, n_groups), np.nan), past[:-1]], axis=0)
+    longer = sliding_window_view(padded, long, axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        seasonal = factors[:, :, (np.arange(long) - long) % 7]
+        logs = np.log(np.where((seasonal > 0) & (longer > 0), longer / seasonal, np.nan))
+    spread = level * _successive_spread(logs)
+    level = _relearn(adjusted[..., -SHIFT_DAYS:], level, spread, trend)
     today = factors[:, :, 0]
     base = level * today
-    spread = np.maximum(MAD_TO_SD * mad, SPREAD_FLOOR * MEAN_AD_TO_SD * mean_ad)
     scale = np.maximum(spread * today, SCALE_FLOOR * np.abs(base))
     if counts:
         scale = np.maximum(scale, np.sqrt(np.maximum(base, 1.0)))
@@ -234,6 +340,79 @@ def _block(past: np.ndarray, first: np.ndarray, window: int, min_history: int, w
     base[missing] = np.nan
     scale[missing] = np.nan
     return base, scale
+
+
+def _trend(adjusted: np.ndarray, window: int) -> np.ndarray:
+    """Daily growth rate (log scale) of each window: Siegel's repeated median slope, where it is clear.
+
+    The median over days of each day's median slope to the others: half the window can be a
+    holiday, a spike or a new level before the slope moves (the medians of two halves moved
+    with a holiday week). Kept only where it exceeds twice its standard error (from the
+    residuals' MAD), so that a flat series gets no slope to wander with; then steady growth
+    moves the baseline with it instead of leaving every recent day above a level a fortnight old.
+    """
+    if window < 8:
+        return np.zeros(adjusted.shape[:-1])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        logs = np.log(adjusted)
+        k = np.arange(window, dtype=float)
+        gap = k[None, :] - k[:, None]
+        pair = (logs[..., None, :] - logs[..., :, None]) / np.where(gap == 0, np.nan, gap)
+    each, _, _ = _median_mad(pair, mad=False)
+    slope, _, n = _median_mad(each, mad=False)
+    with np.errstate(invalid="ignore"):
+        resid = logs - slope[..., None] * k
+        _, mad, m = _median_mad(resid)
+        present = ~np.isnan(logs)
+        centre = np.sum(np.where(present, k, 0.0), axis=-1, keepdims=True) / np.maximum(
+            present.sum(axis=-1, keepdims=True), 1)
+        spread_k = np.sum(np.where(present, (k - centre) ** 2, 0.0), axis=-1)
+        se = 1.25 * MAD_TO_SD * mad / np.sqrt(spread_k)
+    clear = (n >= 8) & np.isfinite(slope) & (np.abs(slope) > 2 * se)
+    return np.where(clear, slope, 0.0)
+
+
+def _successive_spread(logs: np.ndarray) -> np.ndarray:
+    """The relative spread (log scale) of each window from its day-to-day changes.
+
+    ``sqrt(mean of the smallest KEEP of squared changes / _KEPT_VARIANCE / 2)``: the
+    changes' trimmed root mean square, scaled to estimate the standard deviation of normal
+    noise (``_KEPT_VARIANCE`` is the variance of a normal kept within its central ``KEEP``). A level shift,
+    a holiday week or a trend moves only one or two changes, where it would widen a spread
+    about the window's one median (a holiday week made the band 1.5x wider for the four weeks
+    after it); the trimmed mean of squares is steadier than a median of the few dozen changes
+    a window holds, and the log scale lets :data:`SCALE_DAYS` of history serve a level that grew.
+    Pairs with a missing or empty day are left out.
+    """
+    change = np.diff(logs, axis=-1)
+    with np.errstate(invalid="ignore"):
+        centre, _, _ = _median_mad(change, mad=False)
+        square = np.sort((change - centre[..., None]) ** 2, axis=-1)  # NaN last
+    n = np.sum(~np.isnan(change), axis=-1)
+    keep = np.ceil(KEEP * n).astype(np.int64)
+    total = np.cumsum(np.nan_to_num(square), axis=-1)
+    kept = np.take_along_axis(total, np.clip(keep - 1, 0, square.shape[-1] - 1)[..., None], axis=-1)[..., 0]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n >= 3, np.sqrt(kept / np.maximum(keep, 1) / _KEPT_VARIANCE / 2), np.nan)
+
+
+def _relearn(recent: np.ndarray, level: np.ndarray, spread: np.ndarray, trend: np.ndarray) -> np.ndarray:
+    """The level, or where the last :data:`SHIFT_DAYS` days all left it on one side: their median.
+
+    A permanent shift is then flagged on its first days and learnt after :data:`SHIFT_DAYS`
+    of them, not after half a window; a holiday week is learnt the same way and forgotten
+    as soon as the days after it no longer agree with it.
+    """
+    k = recent.shape[-1]
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        expected = level[..., None] * np.exp(-trend[..., None] * (k - np.arange(k)))
+        z = (recent - expected) / spread[..., None]
+    complete = ~np.isnan(recent).any(axis=-1)
+    shifted = complete & ((z > SHIFT_Z).all(axis=-1) | (z < -SHIFT_Z).all(axis=-1))
+    if not shifted.any():
+        return level
+    newest, _, _ = _median_mad(recent, mad=False)
+    return np.where(shifted, newest, level)
 
 
 def _weekday_factors(past: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -2,7 +2,9 @@
 
 It draws :func:`~orq_nb.analysis.spend.spend_anomalies` (total cost per day,
 against a baseline learnt from the days before) as a table; clicking a row
-hands its group and day back to the explorer, which filters to them.
+hands its group and day back to the explorer, which filters to them. A row the
+analysis flags as unreliable (``reliable`` False) is marked ⚠ and named, with its
+note, above the table.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from itables.widget import ITable
 from orq_nb.analysis.spend import spend_anomalies, top_anomalies
 from orq_nb.explore.tables import small_table_options
 
-__all__ = ["SpendPanel", "spend_rows"]
+__all__ = ["SpendPanel", "spend_rows", "flagged_html"]
 
 #: How a row's group names what it is: a tag or a project.
 _KINDS = {"tag": "tag", "project_id": "project"}
@@ -28,7 +30,8 @@ _SELECT = {"style": "single"}  # a click selects one row
 def spend_rows(df: pd.DataFrame, days: int = 7, n: int = 10, metric: str = "total_cost") -> pd.DataFrame:
     """The ``n`` strongest anomalies of the last ``days`` days, by tag and by project, strongest first.
 
-    Columns ``kind`` ("tag" or "project"), ``group``, ``day``, ``value``, ``baseline``, ``ratio``.
+    Columns ``kind`` ("tag" or "project"), ``group``, ``day``, ``value``, ``baseline``, ``ratio``,
+    ``reliable`` and ``note`` (from :func:`spend_anomalies`; True and "" where it gives none).
     """
     parts = []
     for by, kind in _KINDS.items():
@@ -37,14 +40,40 @@ def spend_rows(df: pd.DataFrame, days: int = 7, n: int = 10, metric: str = "tota
     both = pd.concat(parts, ignore_index=True)
     both.attrs = parts[0].attrs
     top = top_anomalies(both, days=days, n=n)
+    flags = [c for c in ("reliable", "note") if c in both.columns and c not in top.columns]
+    if flags:  # top_anomalies keeps only its own columns: the flags found again by group and day
+        found = both[["group", "day", *flags]].drop_duplicates(["group", "day"])
+        top = top.merge(found, on=["group", "day"], how="left")
+    reliable = top["reliable"] if "reliable" in top.columns else pd.Series(True, index=top.index)
+    note = top["note"] if "note" in top.columns else pd.Series("", index=top.index)
     parts = [str(g).split("\x00", 1) for g in top["group"]]
-    return top.assign(kind=[p[0] for p in parts], group=[p[1] for p in parts])[
-        ["kind", "group", "day", "value", "baseline", "ratio"]].reset_index(drop=True)
+    return top.assign(kind=[p[0] for p in parts], group=[p[1] for p in parts],
+                      reliable=reliable.ne(False).to_numpy(dtype=bool),
+                      note=note.fillna("").astype(str).to_numpy(dtype=object))[
+        ["kind", "group", "day", "value", "baseline", "ratio", "reliable", "note"]].reset_index(drop=True)
+
+
+def flagged_html(rows: pd.DataFrame) -> str:
+    """Which of ``rows`` (:func:`spend_rows`) are flagged as unreliable, with each one's note; "" if none."""
+    flagged = rows[~rows["reliable"]] if "reliable" in rows.columns else rows.iloc[:0]
+    if not len(flagged):
+        return ""
+    items = [f"<li>{html.escape(f'{row.kind} {row.group}, {row.day:%Y-%m-%d}')}: "
+             f"{html.escape(row.note or 'no reason given')}</li>" for row in flagged.itertuples()]
+    what = "1 of these anomalies is" if len(flagged) == 1 else f"{len(flagged)} of these anomalies are"
+    return (f"<div class='orq-spend-flags' style='color:#7a4b00;background:#fff4d6;padding:2px 8px'>"
+            f"⚠ {what} flagged as unreliable (marked ⚠ below; weigh them with care):"
+            f"<ul style='margin:0;padding-left:1.5em'>{''.join(items)}</ul></div>")
+
+
+def _reliable(rows: pd.DataFrame) -> list:
+    return rows["reliable"].tolist() if "reliable" in rows.columns else [True] * len(rows)
 
 
 def _shown(rows: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({
-        "group": [f"{k}: {g}" for k, g in zip(rows["kind"], rows["group"], strict=True)],
+        "group": [("" if flag else "⚠ ") + f"{k}: {g}"
+                  for k, g, flag in zip(rows["kind"], rows["group"], _reliable(rows), strict=True)],
         "day": rows["day"].dt.strftime("%Y-%m-%d").to_numpy(dtype=object),
         "cost": rows["value"].map("${:,.4f}".format).to_numpy(dtype=object),
         "baseline": rows["baseline"].map(lambda v: "" if pd.isna(v) else f"${v:,.4f}").to_numpy(dtype=object),
@@ -87,7 +116,8 @@ class SpendPanel(widgets.VBox):
         self.head.value = (f"<b>Spend watch</b>: the strongest anomalies of daily cost in the last "
                            f"{self.days} days{html.escape(since)}, by tag and project, against each one's "
                            f"own baseline (the 28 days before). Click one to see its sessions."
-                           + ("" if len(self.rows) else "<br><i>No anomaly in those days.</i>"))
+                           + ("" if len(self.rows) else "<br><i>No anomaly in those days.</i>")
+                           + flagged_html(self.rows))
 
     def pick(self, row: int) -> None:
         """Hand row ``row`` (a position in :attr:`rows`) to the explorer, as a click does."""

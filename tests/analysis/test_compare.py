@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import stats
+from scipy import optimize, stats
 
 import orq_nb
 from orq_nb.analysis.bca import loo_median, loo_ratio
@@ -48,7 +48,9 @@ def test_result_has_the_columns_index_and_attrs(sample):
     got = compare_cohorts(sample, "gpt-4o", "gpt-4o-mini", random_state=3)
     assert list(got.columns) == COLUMNS
     assert got.index.name == "metric" and list(got.index) == list(DEFAULT_METRICS)
-    assert got["n_a"].dtype == np.int64 and got["method"].str.startswith("bootstrap").all()
+    assert got["n_a"].dtype == np.int64 and got["method"].str.startswith("welch").all()
+    assert got["reliable"].dtype == bool and got["note"].dtype == "str"
+    assert (got["note"] == "").equals(got["reliable"])  # a note exactly where a row is not reliable
     info = got.attrs["orq_nb"]
     assert info["a"] == {"tag": "gpt-4o"} and info["b"] == {"tag": "gpt-4o-mini"}
     assert info["observational"] is True and info["seed"] == 3 and info["confidence"] == 0.95
@@ -102,8 +104,8 @@ def scipy_bca(data, statistic, seed, n_resamples):
     return np.array([res.confidence_interval.low, res.confidence_interval.high])
 
 
-@pytest.mark.parametrize("statistic", ["mean", "median"])
-@pytest.mark.parametrize("sizes", [(12, 17), (60, 45)])
+@pytest.mark.parametrize("statistic,sizes", [("mean", (12, 17)), ("mean", (60, 45)), ("median", (12, 17)),
+                                             ("median", (19, 45))])  # from 20 a cohort, medians are Mood's
 def test_bca_equals_scipy_under_the_same_seed(statistic, sizes):
     n_a, n_b = sizes
     df = numeric(n_a, n_b, seed=n_a)
@@ -180,11 +182,13 @@ def test_welch_difference_equals_scipy_ttest_ind():
         assert row["p_value"] == pytest.approx(want.pvalue, rel=1e-9)
 
 
-def deng_log_ratio(mean_a, var_mean_a, mean_b, var_mean_b, confidence):
-    """Deng et al. (2018), log scale: Var log(Ya / Yb) = Var(Ya) / Ya^2 + Var(Yb) / Yb^2 (independent)."""
-    se = np.sqrt(var_mean_a / mean_a**2 + var_mean_b / mean_b**2)
-    z = stats.norm.ppf(0.5 + confidence / 2)
-    return mean_a / mean_b * np.exp(np.array([-z, z]) * se)
+def fieller_by_root_finding(a, var_a, b, var_b, q):
+    """Fieller's interval found numerically: the rho where Welch's statistic of a - rho b equals q."""
+    def t(rho):
+        return (a - rho * b) ** 2 / (var_a + rho**2 * var_b) - q**2
+
+    centre = a / b
+    return [optimize.brentq(t, centre / 100, centre), optimize.brentq(t, centre, centre * 100)]
 
 
 def deng_ratio_metric(num, den):
@@ -196,26 +200,40 @@ def deng_ratio_metric(num, den):
     return mx / my, var
 
 
-def test_delta_method_ratios_equal_deng_et_al():
+def test_ratio_interval_is_fiellers_with_welchs_t_and_the_delta_method_variance():
     df = numeric(150, 90, seed=8)
     got = compare_cohorts(df, in_a(150, 90), metrics=["total_cost", "cost_per_1k_tokens"], method="welch")
     x = df["total_cost"].to_numpy()
     a, b = x[:150], x[150:]
-    want = deng_log_ratio(a.mean(), a.var(ddof=1) / 150, b.mean(), b.var(ddof=1) / 90, 0.95)
-    np.testing.assert_allclose(got.loc["total_cost", ["ratio_low", "ratio_high"]].to_numpy(float), want,
-                               rtol=1e-9)
+    va, vb = a.var(ddof=1) / 150, b.var(ddof=1) / 90
+    q = stats.t.ppf(0.975, (va + vb) ** 2 / (va**2 / 149 + vb**2 / 89))
+    np.testing.assert_allclose(got.loc["total_cost", ["ratio_low", "ratio_high"]].to_numpy(float),
+                               fieller_by_root_finding(a.mean(), va, b.mean(), vb, q), rtol=1e-9)
     c, t = df["total_cost"].to_numpy(), df["total_tokens"].to_numpy()
     ra, va = deng_ratio_metric(c[:150], t[:150])
     rb, vb = deng_ratio_metric(c[150:], t[150:])
     row = got.loc["cost_per_1k_tokens"]
     assert row["a"] == pytest.approx(1000 * ra, rel=1e-12)
-    np.testing.assert_allclose(row[["ratio_low", "ratio_high"]].to_numpy(float),
-                               deng_log_ratio(ra, va, rb, vb, 0.95), rtol=1e-9)
     se = np.sqrt(va + vb)
     dof = (va + vb) ** 2 / (va**2 / 149 + vb**2 / 89)
-    half = stats.t.ppf(0.975, dof) * se
+    q = stats.t.ppf(0.975, dof)
+    np.testing.assert_allclose(row[["ratio_low", "ratio_high"]].to_numpy(float),
+                               fieller_by_root_finding(ra, va, rb, vb, q), rtol=1e-9)
+    half = q * se
     np.testing.assert_allclose(row[["difference_low", "difference_high"]].to_numpy(float),
                                1000 * (ra - rb + np.array([-half, half])), rtol=1e-9)
+
+
+def test_ratio_interval_excludes_one_exactly_when_welchs_p_is_below_alpha():
+    """Small skewed cohorts, where a normal quantile on the log scale disagreed in 12% of A/A rows."""
+    rows = pd.concat([compare_cohorts(numeric(10, 10, seed=r, ratio=1.0 + (r % 5) / 4), in_a(10, 10),
+                                      metrics=["total_cost"], method="welch") for r in range(300)])
+    excludes = (rows["ratio_low"] > 1) | (rows["ratio_high"] < 1)
+    assert (excludes == (rows["p_value"] < 0.05)).all()
+    unbounded = np.isinf(rows["ratio_high"])
+    assert 0 < unbounded.sum() < len(rows) / 2  # some b too uncertain for a bounded ratio at n = 10 ...
+    assert rows.loc[unbounded, "note"].str.contains("unbounded").all()  # ... and those rows say so
+    assert not rows.loc[unbounded, "reliable"].any()
 
 
 def test_one_contact_per_session_clusters_change_nothing():
@@ -226,8 +244,12 @@ def test_one_contact_per_session_clusters_change_nothing():
                                 metrics=["total_cost", "cost_per_1k_tokens"])
         clustered = compare_cohorts(df, mask, method=method, random_state=4, n_resamples=500,
                                     metrics=["total_cost", "cost_per_1k_tokens"], cluster="contact_ids")
-        numbers = COLUMNS[:-1]
-        pd.testing.assert_frame_equal(plain[numbers], clustered[numbers], rtol=1e-11)
+        numbers = COLUMNS[:-5] + ["p_value"]
+        # A mean's CR2 leverage with one session per contact is 1 / n: n / (n - 1), the plain variance.
+        pd.testing.assert_frame_equal(plain.loc[["total_cost"], numbers],
+                                      clustered.loc[["total_cost"], numbers], rtol=1e-11)
+        # A ratio metric's leverage is the session's share of the tokens: close to, not equal to, 1 / n.
+        pd.testing.assert_frame_equal(plain[numbers], clustered[numbers], rtol=0.05)
 
 
 # -- validity at CI sizes ------------------------------------------------------------------
@@ -298,16 +320,43 @@ def test_aa_halvings_reject_at_the_nominal_rate():
         assert 0.4 <= ps.mean() <= 0.6, method  # uniform-ish, not piled at one end
 
 
-def test_bootstrap_p_value_of_a_median_inverts_the_interval():
-    """p < 1 - confidence exactly when the difference interval leaves out 0 (bar the interpolation)."""
+def test_median_rows_agree_with_their_p_value_or_say_they_do_not():
+    """Medians of 40 and 50 sessions: Mood's p-value and the intervals that invert it; where they still
+    disagree (only under heavy ties) the row is flagged."""
     agree = 0
     for r in range(60):
         df = numeric(40, 50, seed=r, ratio=1.0 + r / 40)
-        row = compare_cohorts(df, in_a(40, 50), metrics=["total_cost"], method="bootstrap", n_resamples=999,
+        row = compare_cohorts(df, in_a(40, 50), metrics=["total_cost"], n_resamples=999,
                               random_state=r, confidence=0.9, statistic="median").loc["total_cost"]
+        assert row["method"].startswith("Mood's median test")
         excludes = row["difference_low"] > 0 or row["difference_high"] < 0
-        agree += excludes == (row["p_value"] < 0.1)
-    assert agree >= 58
+        same = excludes == (row["p_value"] < 0.1)
+        agree += same
+        assert same or (not row["reliable"] and "disagree" in row["note"])
+    assert agree >= 59
+
+
+def test_tied_medians_are_a_certain_difference_with_a_p_value():
+    """Whole-second durations, medians 3 s and 4 s: every resample gives the same medians. That is a certain
+    difference, with Mood's p-value, not a missing answer; the same data without a difference is not one."""
+    rng = np.random.default_rng(0)
+    found = []
+    for shift in (0, 1):
+        rows = []
+        for r in range(40):
+            a = rng.choice([1, 2, 3, 4, 5, 6], 500, p=[0.1, 0.15, 0.35, 0.2, 0.1, 0.1]) + shift
+            b = rng.choice([1, 2, 3, 4, 5, 6], 500, p=[0.1, 0.15, 0.35, 0.2, 0.1, 0.1])
+            df = pd.DataFrame({"duration_ms": np.r_[a, b] * 1000.0})
+            rows.append(compare_cohorts(df, in_a(500, 500), metrics=["duration_ms"], statistic="median",
+                                        n_resamples=500, random_state=r).loc["duration_ms"])
+        found.append(pd.DataFrame(rows))
+    null, real = found
+    assert real["p_value"].notna().all() and (real["p_value"] < 0.05).mean() >= 0.9
+    covered = ((real["difference_low"] <= 1000) & (real["difference_high"] >= 1000)
+               & (real["difference_low"] > 0))
+    assert covered.mean() >= 0.9  # the difference of the medians of the rounded data, and not 0
+    assert real["reliable"].mean() >= 0.9
+    assert null["p_value"].notna().all() and (null["p_value"] < 0.05).mean() <= 0.2
 
 
 @pytest.mark.parametrize("cluster", [None, "contact_ids"])
@@ -327,21 +376,20 @@ def test_bootstrap_p_value_of_a_mean_is_welchs(cluster):
 # -- method choice, options ----------------------------------------------------------------
 
 
-def test_default_method_is_the_bootstrap_up_to_20000_sessions():
+def test_default_method_is_welch_for_means_and_the_bootstrap_for_medians():
     rng = np.random.default_rng(1)
-    big = pd.DataFrame({"total_cost": rng.lognormal(size=40_002)})
-    mask = np.zeros(40_002, bool)
-    mask[:20_001] = True
-    assert compare_cohorts(big, mask, metrics=["total_cost"]).loc["total_cost", "method"] == "welch"
-    mask[:2] = False
-    assert compare_cohorts(big.iloc[2:], mask[2:], metrics=["total_cost"], n_resamples=50).loc[
-        "total_cost", "method"] == "welch"  # b still holds 20,001
-    small = big.iloc[:3000]
-    got = compare_cohorts(small, mask[:3000] & (np.arange(3000) < 1000), metrics=["total_cost"],
-                          n_resamples=200)
+    small = pd.DataFrame({"total_cost": rng.lognormal(size=3000)})
+    mask = np.arange(3000) < 1000
+    assert compare_cohorts(small, mask, metrics=["total_cost"]).loc["total_cost", "method"] == (
+        "welch; Fieller ratio")
+    got = compare_cohorts(small, mask, metrics=["total_cost"], statistic="median", n_resamples=50)
+    assert got.loc["total_cost", "method"].startswith("Mood's median test")
+    got = compare_cohorts(small.iloc[:30], mask[:30] & (np.arange(30) < 10), metrics=["total_cost"],
+                          statistic="median", n_resamples=50)
+    assert got.loc["total_cost", "method"].startswith("bootstrap") and not got.loc["total_cost", "reliable"]
+    assert "too few for a median" in got.loc["total_cost", "note"]
+    got = compare_cohorts(small, mask, metrics=["total_cost"], method="bootstrap", n_resamples=200)
     assert got.loc["total_cost", "method"] == "bootstrap BCa; Welch p-value"
-    got = compare_cohorts(big, mask, metrics=["total_cost"], statistic="median", n_resamples=20)
-    assert got.loc["total_cost", "method"].startswith("bootstrap")
 
 
 def test_winsorize_caps_at_the_pooled_quantile(sample):
@@ -435,8 +483,8 @@ def test_compare_tags_rows_are_each_tag_against_the_rest(sample):
     np.testing.assert_allclose(got["p_adjusted"], stats.false_discovery_control(got["p_value"]))
     for tag in ("gpt-4o", "voice"):
         want = compare_cohorts(sample, tag, metrics=["total_cost"], method="welch").iloc[0]
-        pd.testing.assert_series_equal(got.loc[tag, COLUMNS[:-2]].astype(float),
-                                       want[COLUMNS[:-2]].astype(float), check_names=False)
+        pd.testing.assert_series_equal(got.loc[tag, COLUMNS[:-4]].astype(float),
+                                       want[COLUMNS[:-4]].astype(float), check_names=False)
 
 
 def test_compare_tags_marks_tags_without_a_rest(sample):

@@ -31,8 +31,10 @@ def assert_same(got: pd.DataFrame, want: pd.DataFrame) -> None:
     assert list(got.columns) == COLUMNS and got.index.equals(want.index)
     assert (got["method"] == want["method"]).all()
     np.testing.assert_array_equal(got[["n_a", "n_b"]], want[["n_a", "n_b"]])
-    numbers = COLUMNS[2:-1]
+    numbers = COLUMNS[2:12]
     np.testing.assert_allclose(got[numbers].to_numpy(float), want[numbers].to_numpy(float), rtol=1e-9, atol=0)
+    # The same reliability flags and notes: the skewness and effective contacts agree to 1e-9 too.
+    assert (got["reliable"] == want["reliable"]).all() and (got["note"] == want["note"]).all()
 
 
 @pytest.mark.parametrize("kwargs", [

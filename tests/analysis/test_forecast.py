@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 import orq_nb
+from orq_nb.analysis.errors import StaleDataWarning
 from orq_nb.analysis.forecast import FORECAST_COLUMNS, run_rate, spend_forecast
 
 START = pd.Timestamp("2026-01-01", tz="UTC")
@@ -125,7 +126,9 @@ def test_short_histories_fall_back_to_the_level_then_the_run_rate():
     df = pd.concat([df, daily_frame({"new": series["new"][35:]}, start=START + pd.Timedelta(days=35))])
     today = daily_frame({"today": [4.0]}, start=START + pd.Timedelta(days=40), per_day=1)  # 03:00, 9 h before
     got = spend_forecast(pd.concat([df, today], ignore_index=True), by="tag", as_of=as_of).set_index("group")
-    assert got["method"].to_dict() == {"new": "level", "old": "trend+weekday", "today": "run rate"}
+    assert got["method"].to_dict() == {"new": "new", "old": "trend+weekday", "today": "run rate"}
+    assert got["reliable"].to_dict() == {"new": False, "old": True, "today": False}
+    assert got.loc["new", "note"].startswith("new group: 5 days of history")
     assert got.loc["today", "spent"] == 4.0
     assert np.isnan(got.loc["today", ["low", "high"]].astype(float)).all()
     assert got.loc["today", "days_left"] == 18.5  # to March 1st
@@ -145,9 +148,17 @@ def test_empty_frames_and_now_as_the_default(sample):
     assert none[["spent", "forecast", "low", "high"]].iloc[0].tolist() == [0, 0, 0, 0]
     assert none["method"].iloc[0] == "none" and none["group"].iloc[0] == "(all)"
     assert len(spend_forecast(sample.iloc[:0], by="tag", as_of="2026-10-15")) == 0
-    before = pd.Timestamp.now(tz="UTC")
-    now = pd.Timestamp(spend_forecast(sample).attrs["orq_nb"]["as_of"])
-    assert before <= now <= pd.Timestamp.now(tz="UTC")
+    # as_of defaults to the end of the data, so that the sample is forecast where it ends (not in a month of
+    # zeros); the last session counts.
+    got = spend_forecast(sample)
+    last = sample["started_at"].max()
+    assert pd.Timestamp(got.attrs["orq_nb"]["as_of"]) == last + pd.Timedelta(microseconds=1)
+    assert got["spent"].iloc[0] == pytest.approx(
+        sample.loc[sample["started_at"] >= last.floor("D").replace(day=1), "total_cost"].sum())
+    assert got["forecast"].iloc[0] > got["spent"].iloc[0]
+    # A later as_of is allowed, with a warning that names the data's last day.
+    with pytest.warns(StaleDataWarning, match=f"the data end on {last.date()}"):
+        spend_forecast(sample, as_of=last + pd.Timedelta(days=30))
 
 
 @pytest.mark.parametrize("kwargs, message", [

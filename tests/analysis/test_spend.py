@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 import orq_nb
 from orq_nb.analysis.filters import filter_sessions
-from orq_nb.analysis.spend import COLUMNS, MAD_TO_SD, spend_anomalies, top_anomalies
+from orq_nb.analysis.spend import COLUMNS, KEEP, SCALE_DAYS, spend_anomalies, top_anomalies
 from orq_nb.analysis.summaries import daily_summary
 
 START = pd.Timestamp("2026-03-02", tz="UTC")  # a Monday
@@ -68,8 +69,10 @@ def test_every_day_of_every_group_with_the_columns_and_dtypes(sample):
     assert str(got["day"].dtype) == "datetime64[us, UTC]" and got["anomaly"].dtype == np.dtype(bool)
     assert set(got["direction"]) <= {"high", "low", ""}
     assert ((got["direction"] != "") == got["anomaly"]).all()
-    assert (got.loc[got["direction"] == "high", "score"] > 3.5).all()
-    assert (got.loc[got["direction"] == "low", "score"] < -3.5).all()
+    threshold = got.attrs["orq_nb"]["threshold"]
+    assert (got.loc[got["direction"] == "high", "score"] > threshold).all()
+    assert (got.loc[got["direction"] == "low", "score"] < -threshold).all()
+    assert got["reliable"].dtype == bool and (got.loc[~got["reliable"], "note"] != "").all()
 
 
 @pytest.mark.parametrize("metric", ["total_cost", "sessions", "median_duration_s", "total_tokens"])
@@ -117,18 +120,27 @@ def test_a_spike_is_flagged_and_the_day_before_is_not():
     assert got["anomaly"].sum() <= 4  # 2 real ones; noise with a CV of 15% leaves the rest alone
 
 
-def test_baseline_is_the_median_of_the_window_before_and_the_scale_its_mad():
-    values = noisy(50, 3)
+def test_baseline_is_the_median_of_the_window_before_and_the_band_from_day_to_day_changes():
+    """A flat series without a trend: the baseline is the median of the window's days, the band's relative
+    width the trimmed root mean square of the day-to-day changes of the log values (SCALE_DAYS of them)."""
+    values = np.tile([9.0, 10.0, 11.0, 10.5, 9.5, 10.0, 10.2], 12)[:80]
     got = spend_anomalies(daily_frame({"a": values}), weekly=False, window=10, min_history=5)
-    for t in (5, 9, 10, 30, 49):
+    threshold = got.attrs["orq_nb"]["threshold"]
+    for t in (5, 9, 10, 30, 79):
         past = values[max(0, t - 10):t]
         median = np.median(past)
-        scale = max(MAD_TO_SD * np.median(np.abs(past - median)), 0.05 * median,
-                    0.5 * 1.2533 * np.mean(np.abs(past - median)))
+        change = np.diff(np.log(values[max(0, t - SCALE_DAYS):t]))
+        square = np.sort((change - np.median(change)) ** 2)
+        keep = int(np.ceil(KEEP * len(square)))
+        edge = stats.norm.isf((1 - KEEP) / 2)
+        kept_variance = 1 - 2 * edge * stats.norm.pdf(edge) / KEEP
+        relative = np.sqrt(square[:keep].mean() / kept_variance / 2)
+        scale = max(median * relative, 0.05 * median)
         assert got.loc[t, "baseline"] == pytest.approx(median, rel=1e-12)
-        assert got.loc[t, "high"] == pytest.approx(median + 3.5 * scale, rel=1e-12)
+        assert got.loc[t, "high"] == pytest.approx(median + threshold * scale, rel=1e-9)
         assert got.loc[t, "score"] == pytest.approx((values[t] - median) / scale, rel=1e-9)
     assert got.loc[:4, "baseline"].isna().all() and not got.loc[:4, "anomaly"].any()
+    assert got.loc[:4, "note"].str.startswith("new group").all() and not got.loc[:4, "reliable"].any()
 
 
 @pytest.mark.parametrize("weekly", [None, True, False])
@@ -199,6 +211,7 @@ def test_one_day_empty_and_all_zero_frames():
     zero = spend_anomalies(daily_frame({"a": np.zeros(40)}))
     assert (zero["value"] == 0).all() and not zero["anomaly"].any()
     assert (zero.loc[7:, "score"] == 0).all() and (zero.loc[7:, "baseline"] == 0).all()
+    assert zero.loc[7:, "reliable"].all()
     back = np.r_[np.zeros(30), 4.0]  # zeros for a month, then spend: beyond any threshold
     assert spend_anomalies(daily_frame({"a": back})).iloc[-1]["direction"] == "high"
 
@@ -298,6 +311,5 @@ def test_a_start_and_no_sessions_is_an_empty_answer_not_an_error(sample):
     empty = sample.iloc[:0]
     for start, end in (("2026-10-01", None), (None, "2026-10-01"), ("2026-10-01", "2026-10-03")):
         found = spend_anomalies(empty, by="tag", start=start, end=end)
-        assert list(found.columns) == ["day", "group", "value", "baseline", "low", "high", "score", "anomaly",
-                                       "direction"]
+        assert list(found.columns) == COLUMNS
         assert found["group"].isin(["(no tag)"]).all()

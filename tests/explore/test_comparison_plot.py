@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from matplotlib.collections import PathCollection
 
 import orq_nb
 from orq_nb.analysis.compare import compare_cohorts, compare_tags
@@ -85,3 +86,33 @@ def test_bad_input_is_a_value_error(result):
         plot_comparison(result.drop(columns="ratio"))
     with pytest.raises(ValueError, match="backend"):
         plot_comparison(result, backend="bokeh")
+
+
+def test_an_interval_unbounded_above_runs_to_the_edge_with_an_arrow(result):
+    pytest.importorskip("plotly")
+    odd = result.copy()
+    odd.loc["traces_count", "ratio_high"] = np.inf  # Fieller: unbounded
+    ax = plot_comparison(odd)
+    arrows = [line for line in ax.lines if line.get_marker() == ">"]
+    assert len(arrows) == 1 and arrows[0].get_xdata()[0] < ax.get_xlim()[1]
+    assert np.isfinite(ax.get_xlim()).all() and ax.get_xlim()[1] > odd["ratio_high"].replace(np.inf, 0).max()
+    assert sum(len(x) for x, _ in drawn(ax).values()) == len(odd)  # its point is drawn too
+    fig = plot_comparison(odd, backend="plotly")
+    fig.to_json()  # no infinity reaches the page
+    custom = np.concatenate([np.asarray(t.customdata) for t in fig.data if t.mode == "markers"])
+    assert "∞" in custom[:, 6]
+
+
+def test_a_flagged_row_has_an_open_marker_and_a_mark_by_its_name(result):
+    flagged = result.assign(reliable=True, note="")
+    flagged.loc["duration_ms", ["reliable", "note"]] = [False, "too few sessions in a"]
+    ax = plot_comparison(flagged, values=False)
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert [label.endswith(" ⚠") for label in labels] == list(flagged.index == "duration_ms")
+    assert labels[0].lstrip("* ") == "total_cost"  # values=False: the name only
+    (open_marker,) = [c for c in ax.collections if isinstance(c, PathCollection)]  # not the error bars
+    assert np.allclose(open_marker.get_offsets()[:, 0], flagged.loc["duration_ms", "ratio"])
+    assert "flagged as unreliable" in ax.get_xlabel()
+    fig = plot_comparison(flagged, backend="plotly")
+    hovers = np.concatenate([np.asarray(t.customdata) for t in fig.data if t.mode == "markers"])
+    assert any("too few sessions in a" in str(h) for h in hovers[:, 11])

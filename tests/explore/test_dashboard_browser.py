@@ -1,4 +1,5 @@
-"""The Voila dashboard in a real headless Chromium: filter by tag; select, relabel on the fake server, undo.
+"""The Voila dashboard in a real headless Chromium: filter by tag; select, relabel on the fake server, undo;
+the compare panel's ratios, intervals and adjusted p in view, its forest plot at its natural size.
 
 Needs Debian's ``chromium`` (never a downloaded browser). Without it the test
 skips, unless ``ORQ_NB_REQUIRE_BROWSER`` is set (as ``.ci/run`` does): then a
@@ -20,7 +21,9 @@ from pathlib import Path
 import pytest
 
 import orq_nb
+from orq_nb.analysis.compare import compare_cohorts
 from orq_nb.analysis.filters import filter_sessions
+from orq_nb.explore.compare_panel import PLOT_WIDTH, comparison_table
 from orq_nb.explore.explorer import summary_text
 from orq_nb.explore.spend_panel import spend_rows
 from orq_nb.testing import FakeOrqServer
@@ -272,6 +275,78 @@ def test_select_on_the_plot_relabel_on_the_server_and_undo(fake, voila_on_fake):
             assert not overflowing(page), (width, overflowing(page))
             if width == 800:  # narrow: the plot comes first, not under the whole control panel
                 assert page.locator(".orq-scatter").first.bounding_box()["y"] < 400
+        browser.close()
+    assert not quiet_console(messages), quiet_console(messages)
+    assert not failed, f"requests that failed (nothing may be fetched from outside): {failed}"
+
+
+#: Where the compare panel's cells and forest plot are, as the browser laid them out.
+COMPARE_LAYOUT = """() => {
+    const panel = document.querySelector(".orq-compare"), box = panel.querySelector(".orq-compare-table");
+    const left = panel.getBoundingClientRect().left + panel.clientLeft;
+    const cells = [...panel.querySelectorAll("td.orq-ratio, td.orq-p")].map(td => {
+        const r = td.getBoundingClientRect();
+        return {kind: td.classList.contains("orq-ratio") ? "ratio" : "p", text: td.innerText.trim(),
+                left: r.left, right: r.right};
+    });
+    const img = panel.querySelector("img"), shown = img.getBoundingClientRect();
+    return {left, right: left + panel.clientWidth, window: document.documentElement.clientWidth,
+            scrollWidth: box.scrollWidth, clientWidth: box.clientWidth, cells,
+            headers: [...box.querySelectorAll("th")].map(th => th.innerText.replace(/\\s+/g, " ").trim()),
+            natural: [img.naturalWidth, img.naturalHeight], shown: [shown.width, shown.height],
+            imgRight: shown.right};
+}"""
+
+
+def test_compare_panel_shows_each_ratio_interval_and_p_without_scrolling(voila):
+    """At 1024 and 1400 px: every ratio with its interval and every adjusted p inside the panel, the table's
+    box not scrolling sideways, the forest plot shown at its natural size (drawn at 96 dpi with labels of
+    9 points or more: 12 px and over, as test_compare_panel checks)."""
+    from playwright.sync_api import sync_playwright
+
+    sample = orq_nb.load_sample()  # what the dashboard compares: no filter, so every session
+    want = comparison_table(compare_cohorts(sample, "prompt-v2", "prompt-v1", random_state=0))
+    messages, failed = [], []
+    with sync_playwright() as p:
+        browser, page = open_page(p, voila, 1024, messages, failed)
+        panel = page.locator(".orq-compare")
+        panel.wait_for(timeout=120_000)
+        page.locator(".js-plotly-plot .gtitle").wait_for(timeout=60_000)
+        panel.locator("select").nth(0).select_option("tag")
+        panel.locator("select").nth(1).select_option("tag")
+        for box, tag in zip(panel.get_by_placeholder("tag or project").all(), ("prompt-v2", "prompt-v1"),
+                            strict=True):
+            box.fill(tag)
+            box.press("Enter")
+        panel.get_by_role("button", name="Compare").click()
+        said = "tag prompt-v2 against tag prompt-v1, among the sessions shown"
+        page.get_by_text(said).wait_for(timeout=60_000)
+        page.wait_for_function("() => { const i = document.querySelector('.orq-compare img');"
+                               " return i && i.complete && i.naturalWidth > 0; }", timeout=30_000)
+        shots = ROOT / "test-artifacts"
+        shots.mkdir(exist_ok=True)
+        for width in (1024, 1400):
+            page.set_viewport_size({"width": width, "height": 1000})
+            page.wait_for_timeout(1000)
+            panel.scroll_into_view_if_needed()
+            panel.screenshot(path=str(shots / f"compare-{width}.png"))
+            seen = page.evaluate(COMPARE_LAYOUT)
+            assert "ratio a/b [95% interval]" in seen["headers"] and "p adjusted" in seen["headers"], seen
+            ratios = [c["text"] for c in seen["cells"] if c["kind"] == "ratio"]
+            ps = [c["text"] for c in seen["cells"] if c["kind"] == "p"]
+            assert ratios == want["ratio [interval]"].tolist() and ps == want["p adjusted"].tolist(), seen
+            assert all(re.fullmatch(r"\S+ \[\S+, \S+\]", r) for r in ratios), ratios  # 0.651 [0.558, 0.762]
+            right = min(seen["right"], seen["window"])
+            outside = [c for c in seen["cells"] if c["left"] < seen["left"] - 1 or c["right"] > right + 1]
+            assert not outside, (width, outside, seen["left"], right)
+            table = (seen["scrollWidth"], seen["clientWidth"])
+            assert table[0] <= table[1], (width, table)  # no sideways scrolling
+            assert seen["natural"][0] == PLOT_WIDTH, seen["natural"]
+            assert all(abs(n - s) <= 2 for n, s in zip(seen["natural"], seen["shown"], strict=True)), seen
+            assert seen["imgRight"] <= seen["window"], seen
+            assert not overflowing(page), (width, overflowing(page))  # nor any widget around them
+            print(f"{width} px: panel {seen['right'] - seen['left']:.0f} px, table {table[0]} px in "
+                  f"{table[1]} px, plot {seen['natural']} shown {seen['shown']}")
         browser.close()
     assert not quiet_console(messages), quiet_console(messages)
     assert not failed, f"requests that failed (nothing may be fetched from outside): {failed}"

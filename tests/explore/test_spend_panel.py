@@ -1,14 +1,17 @@
-"""The dashboard's spend panel: the strongest anomalies of the last 7 days; a click filters the explorer."""
+"""The dashboard's spend panel: the strongest anomalies of the last 7 days; a click filters the explorer; the
+rows flagged as unreliable are named with their notes."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
 import orq_nb
 from orq_nb.analysis.filters import filter_sessions
 from orq_nb.analysis.spend import spend_anomalies
-from orq_nb.explore.spend_panel import spend_rows
+from orq_nb.explore import spend_panel
+from orq_nb.explore.spend_panel import flagged_html, spend_rows
 
 
 @pytest.fixture(scope="module")
@@ -18,7 +21,7 @@ def sample():
 
 def test_the_rows_are_the_strongest_anomalies_of_the_last_week_by_tag_and_project(sample):
     rows = spend_rows(sample)
-    assert list(rows.columns) == ["kind", "group", "day", "value", "baseline", "ratio"]
+    assert list(rows.columns) == ["kind", "group", "day", "value", "baseline", "ratio", "reliable", "note"]
     assert 0 < len(rows) <= 10 and set(rows["kind"]) <= {"tag", "project"}
     last = sample["started_at"].max().floor("D")
     assert (rows["day"] > last - pd.Timedelta(days=7)).all() and (rows["day"] <= last).all()
@@ -47,3 +50,34 @@ def test_a_click_on_an_anomaly_filters_to_its_group_and_day(sample):
 def test_the_panel_is_the_dashboards_choice(sample):
     assert orq_nb.explore(sample).spend_panel is None
     assert "Spend watch" in orq_nb.explore(sample, spend=True).spend_panel.head.value
+
+
+def test_rows_flagged_as_unreliable_are_named_with_their_notes(sample, monkeypatch):
+    first = spend_rows(sample).iloc[0]
+    found, by_first = spend_anomalies, "tag" if first["kind"] == "tag" else "project_id"
+
+    def flagging(df, by, metric):  # as spend_anomalies does for a sparse or new group
+        out = found(df, by=by, metric=metric)
+        hit = (out["group"] == first["group"]).to_numpy() & (by == by_first)
+        return out.assign(reliable=~hit, note=np.where(hit, "sparse: count model", ""))
+
+    monkeypatch.setattr(spend_panel, "spend_anomalies", flagging)
+    rows = spend_rows(sample)
+    flagged = rows[~rows["reliable"]]
+    assert len(flagged) >= 1 and (flagged["group"] == first["group"]).all()
+    assert (flagged["note"] == "sparse: count model").all()
+    assert (rows.loc[rows["reliable"], "note"] == "").all()
+    panel = orq_nb.explore(sample, spend=True).spend_panel
+    head = panel.head.value
+    assert "flagged as unreliable" in head
+    assert f"{first['kind']} {first['group']}, {first['day']:%Y-%m-%d}: sparse: count model" in head
+    shown = spend_panel._shown(panel.rows)
+    assert shown["group"].str.startswith("⚠ ").tolist() == (~panel.rows["reliable"]).tolist()
+
+
+def test_no_flag_no_word_about_flags(sample):
+    rows = spend_rows(sample)
+    if rows["reliable"].all():
+        assert flagged_html(rows) == ""
+        assert "unreliable" not in orq_nb.explore(sample, spend=True).spend_panel.head.value
+    assert flagged_html(rows.assign(reliable=True)) == ""
