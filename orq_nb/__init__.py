@@ -7,6 +7,7 @@ re-exports the public names.
 """
 
 from orq_nb.analysis import (
+    StaleDataWarning,
     UnknownTagWarning,
     compare_cohorts,
     compare_tags,
@@ -99,6 +100,7 @@ __all__ = [
     "SessionsSkippedWarning",
     "SessionExplorer",
     "SessionStore",
+    "StaleDataWarning",
     "StoreDriftWarning",
     "StoreError",
     "StoreScopeError",

@@ -38,8 +38,11 @@ HISTORY_DAYS = 56
 MODEL_DAYS = 21
 #: Half-life (days) of a past day's weight in the fit: the recent level counts most.
 HALF_LIFE = 28.0
-#: A group with this many days of history or fewer is "new": its interval comes from Student's t.
+#: A group with this many days of history or fewer is "new": its interval comes from Student's t, and its
+#: daily log costs are given at least this variance (a coefficient of variation of about 23%), since three
+#: days can agree by chance (with their own spread only, 69% of 80% intervals held).
 NEW_DAYS = 5
+NEW_S2 = 0.05
 #: A new level is found from this many days with a cost after it.
 SHIFT_DAYS = 4
 #: ... found only with at least this many days with a cost before it, and a difference of the medians
@@ -213,14 +216,18 @@ def _remaining(history: np.ndarray, start: int, future: tuple[np.ndarray, np.nda
     if p < 0.75:
         notes.append(f"sparse: sessions on {p:.0%} of days")
     moved = _new_level(t, y, weekday0)
+    step = None
     if moved is not None:
         notes.append(f"a new level for the last {len(t) - moved} days with sessions")
-        t, y = t[moved:], y[moved:]
-    fit = _fit(t, y, weekday0)
+        step = t[moved]
+    fit = _fit(t, y, weekday0, step)
     method = "new" if new else ("trend+weekday" if len(t) >= MODEL_DAYS else "level")
     if new:
         notes.insert(0, f"new group: {len(history)} day{'s' if len(history) != 1 else ''} of history")
     coef, x_cols, design, raw, recency, s2, residual, w, cov_coef, robust = fit
+    if new and s2 < NEW_S2:  # a few days can agree by chance: no less spread than the prior's
+        cov_coef, s2 = cov_coef * (NEW_S2 / s2 if s2 > 0 else 1.0), NEW_S2
+        residual, w = np.sqrt(NEW_S2) * np.array([-1.0, 1.0]), np.ones(2)
     xf = design(position)[:, x_cols]
     shared = xf @ cov_coef @ xf.T  # the coefficients' error, the same for all days
     if len(raw) >= 14:  # residuals that stay high or low for weeks: a level that moves, shared too
@@ -244,13 +251,19 @@ def _remaining(history: np.ndarray, start: int, future: tuple[np.ndarray, np.nda
     return mid, lo, hi, method, "; ".join(notes)
 
 
-def _fit(t: np.ndarray, y: np.ndarray, weekday0: int):
-    """The robust fit of log cost on the days with a cost, and what the forecast needs of it."""
+def _fit(t: np.ndarray, y: np.ndarray, weekday0: int, step: int | None = None):
+    """The robust fit of log cost on the days with a cost, and what the forecast needs of it.
+
+    ``step``: the day the level moved; a column for the days from it on lets the days before
+    still tell the trend and the weekdays while the level is the new one's.
+    """
     full = len(t) >= MODEL_DAYS
     centre = t.mean()
 
     def design(days: np.ndarray) -> np.ndarray:
         columns = [np.ones(len(days))]
+        if step is not None:
+            columns.append((days >= step).astype(float))
         if full:
             weekday = (days + weekday0) % 7
             columns += [(days - centre) / 7.0, *((weekday == d).astype(float) for d in range(1, 7))]
@@ -267,8 +280,10 @@ def _fit(t: np.ndarray, y: np.ndarray, weekday0: int):
     kept = recency * robust  # a holiday week or a spike given no weight is not noise either
     if n_eff - rank > 1:
         s2 = float(kept @ raw**2 / kept.sum() * n_eff / (n_eff - rank))
-        # Fitted residuals are smaller than the errors they estimate.
-        residual, w = raw * np.sqrt(n_eff / (n_eff - rank)), recency
+        # Fitted residuals are smaller than the errors they estimate. A day far below the fit (a holiday
+        # week, an outage: weighed out of the fit) is not drawn for the days ahead; one far above (a
+        # spike) is, as months hold spikes.
+        residual, w = raw * np.sqrt(n_eff / (n_eff - rank)), recency * ((robust > 0) | (raw > 0))
     else:  # as many coefficients as days: nothing tells the noise; assume a CV of about 50%
         s2, residual, w = 0.2, np.array([-0.45, 0.45]), np.ones(2)
     inverse = np.linalg.pinv((x * recency[:, None]).T @ x)
@@ -278,32 +293,66 @@ def _fit(t: np.ndarray, y: np.ndarray, weekday0: int):
 
 def _new_level(t: np.ndarray, y: np.ndarray, weekday0: int) -> int | None:
     """Where the level moved for good: the start of the last days whose median differs most from the
-    median of the days before them, when it differs by more than :data:`SHIFT_SCORE` standard errors.
+    median of the days before them, when it differs by more than :data:`SHIFT_SCORE` standard errors,
+    and still does once the trend is taken out.
 
-    Medians of the segments, so that a holiday week or a spike inside the history moves
-    neither; the standard error from the pooled median absolute deviation; the days before
-    a candidate are at most 28. Steady growth of 10% a week scores about 3 here, a doubling
-    10 or more. Needs :data:`SHIFT_DAYS` days after the move, all nearer the new median than
-    the old (the days after a holiday week are not), and :data:`MIN_BEFORE` before it.
+    On the log costs less their weekday medians, so that a weekend is not a move; medians
+    of the segments, so that a holiday week or a spike inside the history moves neither;
+    the standard error from the pooled median absolute deviation; the days before a
+    candidate are at most 28. A doubling scores 10 or more; steady growth can score high
+    too, so the two levels must also fit those days better (a smaller median absolute
+    residual) than one straight line (Siegel's repeated median slope) does. Needs
+    :data:`SHIFT_DAYS` days after the move, all nearer the new median than the old (the days
+    after a holiday week are not), and :data:`MIN_BEFORE` before it.
     """
-    n = len(y)
     weekday = (t + weekday0) % 7
     medians = np.array([np.median(y[weekday == d]) if (weekday == d).any() else 0.0 for d in range(7)])
     y = y - medians[weekday]  # the weekday pattern out, so that a weekend is not a move
+    where, best = _best_split(y)
+    if where is None or best <= SHIFT_SCORE:
+        return None
+    # Growth is no move either: the two levels must fit the days better than one straight line does.
+    part, tp = y[max(0, where - 28):], t[max(0, where - 28):]
+    cut = where - max(0, where - 28)
+    steps = np.r_[part[:cut] - np.median(part[:cut]), part[cut:] - np.median(part[cut:])]
+    slope = _repeated_median_slope(tp, part)
+    line = part - slope * tp
+    line = line - np.median(line)
+    return where if np.median(np.abs(steps)) < np.median(np.abs(line)) else None
+
+
+def _split_score(y: np.ndarray, c: int) -> float:
+    """How many standard errors the median of ``y[c:]`` lies from that of the (at most 28) days before,
+    or 0 where the newest :data:`SHIFT_DAYS` days are not all nearer the later median."""
+    before, after = y[max(0, c - 28):c], y[c:]
+    centre_b, centre_a = np.median(before), np.median(after)
+    mad = np.median(np.abs(np.r_[before - centre_b, after - centre_a]))
+    se = 1.2533 * 1.4826 * mad * np.sqrt(1 / len(before) + 1 / len(after))
+    recent = y[-SHIFT_DAYS:]
+    if not se > 0 or not (np.abs(recent - centre_a) < np.abs(recent - centre_b)).all():
+        return 0.0
+    return float(abs(centre_a - centre_b) / se)
+
+
+def _best_split(y: np.ndarray) -> tuple[int | None, float]:
+    n = len(y)
     best, where = 0.0, None
     for c in range(max(MIN_BEFORE, n - HISTORY_DAYS), n - SHIFT_DAYS + 1):
-        before, after = y[max(0, c - 28):c], y[c:]
-        centre_b, centre_a = np.median(before), np.median(after)
-        mad = np.median(np.abs(np.r_[before - centre_b, after - centre_a]))
-        se = 1.2533 * 1.4826 * mad * np.sqrt(1 / len(before) + 1 / len(after))
-        if not se > 0:
-            continue
-        score = abs(centre_a - centre_b) / se
-        # The newest days must all sit with the new level: a holiday week that just ended is no move.
-        recent = y[-SHIFT_DAYS:]
-        if score > best and (np.abs(recent - centre_a) < np.abs(recent - centre_b)).all():
+        score = _split_score(y, c)
+        if score > best:
             best, where = score, c
-    return where if best > SHIFT_SCORE else None
+    return where, best
+
+
+def _repeated_median_slope(t: np.ndarray, y: np.ndarray) -> float:
+    """Siegel's repeated median slope: the median over days of each day's median slope to the others (a
+    step in the last days, under half of them, barely moves it)."""
+    if len(t) < 3:
+        return 0.0
+    gap = t[None, :] - t[:, None]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        slopes = np.where(gap != 0, (y[None, :] - y[:, None]) / gap, np.nan)
+    return float(np.median(np.nanmedian(slopes, axis=1)))
 
 
 def _robust_fit(x: np.ndarray, y: np.ndarray, weight: np.ndarray, rounds: int = 3) -> tuple[np.ndarray,

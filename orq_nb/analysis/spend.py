@@ -50,6 +50,9 @@ _BLOCK = 2_000_000
 #: level, and the baseline is their median (it re-learns a permanent shift in this many days).
 SHIFT_DAYS = 4
 SHIFT_Z = 2.0
+#: A split of the window whose later part's median is this many standard errors from the earlier part's,
+#: with the last days nearer the later one: a new level (:func:`_relearn`).
+SHIFT_SCORE = 6.0
 #: The band's relative width is learnt from this many days before the day (day-to-day changes, log scale),
 #: from the smallest ``KEEP`` of the changes (a spike moves two changes; one a fortnight is then left out).
 SCALE_DAYS = 56
@@ -59,6 +62,9 @@ KEEP = 0.8
 _KEPT_VARIANCE = float(1 - 2 * norm.isf((1 - KEEP) / 2) * norm.pdf(norm.isf((1 - KEEP) / 2)) / KEEP)
 #: Fewer sessions a day than this on average over a group's window: sparse, judged by a count model.
 SPARSE_RATE = 2.0
+#: A baseline from fewer days of history than this is young: its band is learnt from a handful of days and
+#: its false-alarm rate was not measured there; such rows are not ``reliable``.
+YOUNG_DAYS = 14
 
 
 def spend_anomalies(df: Any, *, by: str | None = None, metric: str = "total_cost", window: int = 28,
@@ -193,9 +199,12 @@ def _frame(daily: DailyGroups, values: np.ndarray, base: np.ndarray, low: np.nda
     age = np.arange(n_days)[:, None] - first[None, :]  # days of history before each day
     missing = np.isnan(base)
     notes = notes.copy()
-    young = missing & (age < min_history)
-    notes[young] = [f"new group: {a} day{'s' if a != 1 else ''} of history" for a in age[young]]
-    notes[missing & ~young] = f"no baseline: fewer than {min_history} days with a value in the window"
+    new = missing & (age < min_history)
+    notes[new] = [f"new group: {max(a, 0)} day{'s' if a != 1 else ''} of history" for a in age[new]]
+    notes[missing & ~new] = f"no baseline: fewer than {min_history} days with a value in the window"
+    young = ~missing & (age < YOUNG_DAYS)
+    notes[young] = [f"young group: a baseline from {a} days" + (f"; {n}" if n else "")
+                    for a, n in zip(age[young], notes[young], strict=True)]
 
     def flat_t(a: np.ndarray) -> np.ndarray:  # group-major
         return a.T.reshape(-1)
@@ -206,7 +215,7 @@ def _frame(daily: DailyGroups, values: np.ndarray, base: np.ndarray, low: np.nda
         "value": flat_t(values).astype(float), "baseline": flat_t(base), "low": flat_t(low),
         "high": flat_t(high), "score": flat_t(score), "anomaly": flat_t(anomaly).astype(bool),
         "direction": pd.array(flat_t(direction).astype(object), dtype="str"),
-        "reliable": flat_t(~missing).astype(bool),
+        "reliable": flat_t(~missing & ~young).astype(bool),
         "note": pd.array(flat_t(notes).astype(object), dtype="str"),
     }, columns=COLUMNS)
 
@@ -330,7 +339,7 @@ def _block(past: np.ndarray, first: np.ndarray, window: int, min_history: int, w
         seasonal = factors[:, :, (np.arange(long) - long) % 7]
         logs = np.log(np.where((seasonal > 0) & (longer > 0), longer / seasonal, np.nan))
     spread = level * _successive_spread(logs)
-    level = _relearn(adjusted[..., -SHIFT_DAYS:], level, spread, trend)
+    level = _relearn(adjusted, level, spread, trend)
     today = factors[:, :, 0]
     base = level * today
     scale = np.maximum(spread * today, SCALE_FLOOR * np.abs(base))
@@ -396,23 +405,51 @@ def _successive_spread(logs: np.ndarray) -> np.ndarray:
         return np.where(n >= 3, np.sqrt(kept / np.maximum(keep, 1) / _KEPT_VARIANCE / 2), np.nan)
 
 
-def _relearn(recent: np.ndarray, level: np.ndarray, spread: np.ndarray, trend: np.ndarray) -> np.ndarray:
-    """The level, or where the last :data:`SHIFT_DAYS` days all left it on one side: their median.
+def _relearn(adjusted: np.ndarray, level: np.ndarray, spread: np.ndarray, trend: np.ndarray) -> np.ndarray:
+    """The level, or the level the window moved to.
 
-    A permanent shift is then flagged on its first days and learnt after :data:`SHIFT_DAYS`
-    of them, not after half a window; a holiday week is learnt the same way and forgotten
-    as soon as the days after it no longer agree with it.
+    Two rules, both from the days before the day. The window's last days since a move:
+    for each split of the window with at least :data:`SHIFT_DAYS` days after it and 7
+    before, the medians (log scale) of the two parts, their distance in standard errors
+    (from the pooled median absolute deviation), and whether the last :data:`SHIFT_DAYS`
+    days are all nearer the later median; the best split beyond :data:`SHIFT_SCORE`
+    makes the later median the level, so that a new level stays learnt (a median of 28
+    days takes 14 to follow it). Else, where the last :data:`SHIFT_DAYS` days all left the
+    level by more than :data:`SHIFT_Z` spreads on one side, their median. A permanent
+    shift is then flagged on its first days and learnt after :data:`SHIFT_DAYS` of them;
+    a holiday week is learnt the same way and forgotten as soon as the days after it no
+    longer agree with it. Steady growth of 15% a week scores about 4, a doubling 7 or more.
     """
-    k = recent.shape[-1]
+    window = adjusted.shape[-1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        logs = np.log(adjusted)
+    recent = logs[..., -SHIFT_DAYS:]
+    best = np.zeros(level.shape)
+    moved = np.full(level.shape, np.nan)
+    for c in range(7, window - SHIFT_DAYS + 1):
+        before, after = logs[..., :c], logs[..., c:]
+        centre_b, _, n_b = _median_mad(before, mad=False)
+        centre_a, _, n_a = _median_mad(after, mad=False)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            deviation = np.concatenate([np.abs(before - centre_b[..., None]),
+                                        np.abs(after - centre_a[..., None])], axis=-1)
+            mad, _, _ = _median_mad(deviation, mad=False)
+            se = 1.2533 * MAD_TO_SD * mad * np.sqrt(1 / n_b + 1 / n_a)
+            score = np.abs(centre_a - centre_b) / se
+            nearer = (np.abs(recent - centre_a[..., None])
+                      < np.abs(recent - centre_b[..., None])).all(axis=-1)
+        better = nearer & (n_b >= 7) & (n_a >= SHIFT_DAYS) & (se > 0) & (score > best)
+        best = np.where(better, score, best)
+        moved = np.where(better, centre_a, moved)
+    found = best > SHIFT_SCORE
+    k = SHIFT_DAYS
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         expected = level[..., None] * np.exp(-trend[..., None] * (k - np.arange(k)))
-        z = (recent - expected) / spread[..., None]
-    complete = ~np.isnan(recent).any(axis=-1)
+        z = (adjusted[..., -k:] - expected) / spread[..., None]
+    complete = ~np.isnan(z).any(axis=-1)
     shifted = complete & ((z > SHIFT_Z).all(axis=-1) | (z < -SHIFT_Z).all(axis=-1))
-    if not shifted.any():
-        return level
-    newest, _, _ = _median_mad(recent, mad=False)
-    return np.where(shifted, newest, level)
+    newest, _, _ = _median_mad(adjusted[..., -k:], mad=False)
+    return np.where(found, np.exp(moved), np.where(shifted, newest, level))
 
 
 def _weekday_factors(past: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -515,8 +552,9 @@ def top_anomalies(result: pd.DataFrame, days: int = 7, n: int = 10) -> pd.DataFr
     Returns
     -------
     DataFrame
-        Columns ``group``, ``day``, ``value``, ``baseline`` and ``ratio``
-        (value / baseline), strongest first (largest absolute score).
+        Columns ``group``, ``day``, ``value``, ``baseline``, ``ratio``
+        (value / baseline), ``reliable`` and ``note``, strongest first (largest
+        absolute score).
     """
     missing = [c for c in COLUMNS if c not in result.columns]
     if missing:
@@ -524,13 +562,14 @@ def top_anomalies(result: pd.DataFrame, days: int = 7, n: int = 10) -> pd.DataFr
     for name, value in (("days", days), ("n", n)):
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
             raise ValueError(f"{name} must be a positive whole number, not {value!r}")
-    columns = ["group", "day", "value", "baseline", "ratio"]
+    columns = ["group", "day", "value", "baseline", "reliable", "note"]
     if not len(result):
-        return pd.DataFrame({c: result[c] for c in columns[:-1]} | {"ratio": pd.Series(dtype=float)})
+        out = pd.DataFrame({c: result[c] for c in columns} | {"ratio": pd.Series(dtype=float)})
+        return out[[*columns[:4], "ratio", *columns[4:]]]
     since = result["day"].max() - pd.Timedelta(days=days - 1)
     recent = result[(result["day"] >= since).to_numpy() & result["anomaly"].to_numpy()]
     order = np.argsort(-np.abs(recent["score"].to_numpy()), kind="stable")
     top = recent.iloc[order[:n]]
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = top["value"].to_numpy() / top["baseline"].to_numpy()
-    return top[columns[:-1]].assign(ratio=ratio).reset_index(drop=True)
+    return top[columns].assign(ratio=ratio)[[*columns[:4], "ratio", *columns[4:]]].reset_index(drop=True)

@@ -31,7 +31,7 @@ def spend_rows(df: pd.DataFrame, days: int = 7, n: int = 10, metric: str = "tota
     """The ``n`` strongest anomalies of the last ``days`` days, by tag and by project, strongest first.
 
     Columns ``kind`` ("tag" or "project"), ``group``, ``day``, ``value``, ``baseline``, ``ratio``,
-    ``reliable`` and ``note`` (from :func:`spend_anomalies`; True and "" where it gives none).
+    ``reliable`` and ``note`` (from :func:`spend_anomalies`).
     """
     parts = []
     for by, kind in _KINDS.items():
@@ -40,22 +40,14 @@ def spend_rows(df: pd.DataFrame, days: int = 7, n: int = 10, metric: str = "tota
     both = pd.concat(parts, ignore_index=True)
     both.attrs = parts[0].attrs
     top = top_anomalies(both, days=days, n=n)
-    flags = [c for c in ("reliable", "note") if c in both.columns and c not in top.columns]
-    if flags:  # top_anomalies keeps only its own columns: the flags found again by group and day
-        found = both[["group", "day", *flags]].drop_duplicates(["group", "day"])
-        top = top.merge(found, on=["group", "day"], how="left")
-    reliable = top["reliable"] if "reliable" in top.columns else pd.Series(True, index=top.index)
-    note = top["note"] if "note" in top.columns else pd.Series("", index=top.index)
     parts = [str(g).split("\x00", 1) for g in top["group"]]
-    return top.assign(kind=[p[0] for p in parts], group=[p[1] for p in parts],
-                      reliable=reliable.ne(False).to_numpy(dtype=bool),
-                      note=note.fillna("").astype(str).to_numpy(dtype=object))[
+    return top.assign(kind=[p[0] for p in parts], group=[p[1] for p in parts])[
         ["kind", "group", "day", "value", "baseline", "ratio", "reliable", "note"]].reset_index(drop=True)
 
 
 def flagged_html(rows: pd.DataFrame) -> str:
     """Which of ``rows`` (:func:`spend_rows`) are flagged as unreliable, with each one's note; "" if none."""
-    flagged = rows[~rows["reliable"]] if "reliable" in rows.columns else rows.iloc[:0]
+    flagged = rows[~rows["reliable"].to_numpy(dtype=bool)]
     if not len(flagged):
         return ""
     items = [f"<li>{html.escape(f'{row.kind} {row.group}, {row.day:%Y-%m-%d}')}: "
@@ -66,14 +58,10 @@ def flagged_html(rows: pd.DataFrame) -> str:
             f"<ul style='margin:0;padding-left:1.5em'>{''.join(items)}</ul></div>")
 
 
-def _reliable(rows: pd.DataFrame) -> list:
-    return rows["reliable"].tolist() if "reliable" in rows.columns else [True] * len(rows)
-
-
 def _shown(rows: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({
         "group": [("" if flag else "⚠ ") + f"{k}: {g}"
-                  for k, g, flag in zip(rows["kind"], rows["group"], _reliable(rows), strict=True)],
+                  for k, g, flag in zip(rows["kind"], rows["group"], rows["reliable"], strict=True)],
         "day": rows["day"].dt.strftime("%Y-%m-%d").to_numpy(dtype=object),
         "cost": rows["value"].map("${:,.4f}".format).to_numpy(dtype=object),
         "baseline": rows["baseline"].map(lambda v: "" if pd.isna(v) else f"${v:,.4f}").to_numpy(dtype=object),

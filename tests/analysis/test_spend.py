@@ -211,7 +211,7 @@ def test_one_day_empty_and_all_zero_frames():
     zero = spend_anomalies(daily_frame({"a": np.zeros(40)}))
     assert (zero["value"] == 0).all() and not zero["anomaly"].any()
     assert (zero.loc[7:, "score"] == 0).all() and (zero.loc[7:, "baseline"] == 0).all()
-    assert zero.loc[7:, "reliable"].all()
+    assert zero.loc[14:, "reliable"].all() and not zero.loc[7:13, "reliable"].any()  # young: 7-13 days
     back = np.r_[np.zeros(30), 4.0]  # zeros for a month, then spend: beyond any threshold
     assert spend_anomalies(daily_frame({"a": back})).iloc[-1]["direction"] == "high"
 
@@ -295,7 +295,7 @@ def test_top_anomalies_of_the_last_days_strongest_first():
     series["b"][[57, 58]] *= [4, 0.1]
     result = spend_anomalies(daily_frame(series), by="tag")
     top = top_anomalies(result, days=7)
-    assert list(top.columns) == ["group", "day", "value", "baseline", "ratio"]
+    assert list(top.columns) == ["group", "day", "value", "baseline", "ratio", "reliable", "note"]
     recent = result[result["anomaly"] & (result["day"] >= START + pd.Timedelta(days=53))]
     assert len(top) == len(recent) >= 3 and START + pd.Timedelta(days=40) not in top["day"].tolist()
     scores = recent.set_index(["group", "day"])["score"].abs()

@@ -3,7 +3,6 @@ rows flagged as unreliable are named with their notes."""
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -52,25 +51,25 @@ def test_the_panel_is_the_dashboards_choice(sample):
     assert "Spend watch" in orq_nb.explore(sample, spend=True).spend_panel.head.value
 
 
-def test_rows_flagged_as_unreliable_are_named_with_their_notes(sample, monkeypatch):
-    first = spend_rows(sample).iloc[0]
-    found, by_first = spend_anomalies, "tag" if first["kind"] == "tag" else "project_id"
-
-    def flagging(df, by, metric):  # as spend_anomalies does for a sparse or new group
-        out = found(df, by=by, metric=metric)
-        hit = (out["group"] == first["group"]).to_numpy() & (by == by_first)
-        return out.assign(reliable=~hit, note=np.where(hit, "sparse: count model", ""))
-
-    monkeypatch.setattr(spend_panel, "spend_anomalies", flagging)
-    rows = spend_rows(sample)
+def test_rows_flagged_as_unreliable_are_named_with_their_notes(sample):
+    """A tag that appeared ten days before the data's end, with a dear last day: its anomaly rests on a
+    baseline of a few days, and the panel says so."""
+    last = sample["started_at"].max().floor("D")
+    recent = (sample["started_at"] >= last - pd.Timedelta(days=9)).to_numpy() & (
+        sample["project_id"] == "support-bot").to_numpy()
+    df = sample.copy()
+    df.loc[recent, "tags"] = pd.Series([[*t, "fresh"] for t in df.loc[recent, "tags"]],
+                                       index=df.index[recent], dtype=object)
+    df.loc[recent & (df["started_at"] >= last).to_numpy(), "total_cost"] *= 20
+    rows = spend_rows(df)
     flagged = rows[~rows["reliable"]]
-    assert len(flagged) >= 1 and (flagged["group"] == first["group"]).all()
-    assert (flagged["note"] == "sparse: count model").all()
-    assert (rows.loc[rows["reliable"], "note"] == "").all()
-    panel = orq_nb.explore(sample, spend=True).spend_panel
+    assert len(flagged) >= 1 and (flagged["group"] == "fresh").all()
+    assert flagged["note"].str.startswith("young group: a baseline from 9 days").all()
+    assert (rows.loc[rows["reliable"], "note"].str.startswith("young").sum()) == 0
+    panel = orq_nb.explore(df, spend=True).spend_panel
     head = panel.head.value
     assert "flagged as unreliable" in head
-    assert f"{first['kind']} {first['group']}, {first['day']:%Y-%m-%d}: sparse: count model" in head
+    assert f"tag fresh, {last:%Y-%m-%d}: young group: a baseline from 9 days" in head
     shown = spend_panel._shown(panel.rows)
     assert shown["group"].str.startswith("⚠ ").tolist() == (~panel.rows["reliable"]).tolist()
 
