@@ -46,8 +46,9 @@ def mood_interval(a: np.ndarray, b: np.ndarray, confidence: float, *, ratio: boo
     (the set is a point there). Under ties the accepted set can come in pieces; the
     interval then holds 0 (a ratio: 1) exactly when the test at 0 accepts, as the p-value
     says: it takes 0 in when it is accepted, and keeps to the estimate's side of it when
-    it is not. Where the test rejects at the estimate itself, the interval is that point
-    (stretched to 0 when 0 is accepted).
+    it is not. Where the test rejects at the estimate itself (under heavy ties), the search
+    starts from the nearest shift it accepts; where there is none, the interval is the
+    estimate (stretched to 0 when 0 is accepted).
     """
     alpha = 1 - confidence
     if ratio:
@@ -57,31 +58,47 @@ def mood_interval(a: np.ndarray, b: np.ndarray, confidence: float, *, ratio: boo
         estimate = np.log(np.median(a) / mb)
         positive = np.concatenate([a[a > 0], b[b > 0]])
         reach = np.log(positive.max() / positive.min()) + 1.0
+        spread = float(np.subtract(*np.percentile(np.log(positive), [75, 25])))
 
         def accepted(x: float) -> bool:
             return mood_p(a / np.exp(x), b) >= alpha
     else:
         estimate = float(np.median(a) - np.median(b))
         reach = float(np.ptp(a) + np.ptp(b)) + 1.0
+        spread = float(np.subtract(*np.percentile(np.concatenate([a, b]), [75, 25])))
 
         def accepted(x: float) -> bool:
             return mood_p(a - x, b) >= alpha
     tol = 1e-9 * reach
     null = accepted(0.0)  # the test itself: the interval must hold 0 exactly when it does
-    if not accepted(estimate):  # only under heavy ties: the estimate, stretched to 0 where 0 passes
+    start = estimate if accepted(estimate) else _nearest(accepted, estimate, spread)
+    if start is None:  # nothing near the estimate passes: the estimate, stretched to 0 where 0 passes
         bounds = (min(estimate, 0.0), max(estimate, 0.0)) if null else (estimate, estimate)
     else:
-        low, high = (_edge(accepted, estimate, estimate + side * reach, tol) for side in (-1, 1))
+        low, high = (_edge(accepted, start, start + side * reach, tol) for side in (-1, 1))
         if null:  # the accepted set need not be one piece under ties: take in 0
             low, high = min(low, 0.0), max(high, 0.0)
-        elif low <= 0.0 <= high:  # 0 rejected but inside: the piece on the estimate's side of it
-            if estimate > 0:
-                low = _edge(accepted, estimate, 0.0, tol)
+        elif low <= 0.0 <= high:  # 0 rejected but inside: the piece on the start's side of it
+            if start > 0:
+                low = _edge(accepted, start, 0.0, tol)
             else:
-                high = _edge(accepted, estimate, 0.0, tol)
+                high = _edge(accepted, start, 0.0, tol)
         bounds = (low, high)
-    low, high = (estimate if abs(x - estimate) <= 1e3 * tol else x for x in bounds)
+    low, high = (start if start is not None and abs(x - start) <= 1e3 * tol else x for x in bounds)
     return (float(np.exp(low)), float(np.exp(high))) if ratio else (float(low), float(high))
+
+
+def _nearest(accepted, estimate: float, spread: float, steps: int = 200) -> float | None:
+    """The accepted point nearest the estimate on a grid of ``steps`` a side over ``spread``: under ties the
+    test can reject the difference of the sample medians itself (3 s and 3 s, when the 3 s values lie on
+    one side of the grand median more in one cohort) and accept shifts between the whole seconds."""
+    if not spread > 0:
+        return None
+    for k in range(1, steps + 1):
+        for x in (estimate - spread * k / steps, estimate + spread * k / steps):
+            if accepted(x):
+                return x
+    return None
 
 
 def _edge(accepted, inside: float, outside: float, tol: float) -> float:
