@@ -65,29 +65,28 @@ def compare_cohorts(
         a ratio of sums with ``statistic="median"``). Default: total_cost,
         duration_ms, total_tokens, traces_count, cost_per_1k_tokens.
     statistic : {"mean", "median"}
-        The mean is the decision metric for spend (total = n x mean). Medians need
-        the bootstrap (a ValueError on Dask).
-    method : {"bootstrap", "welch"}, optional
-        ``"bootstrap"``: cohorts a and b resampled independently, whole sessions
-        (or whole contacts), BCa intervals from a closed-form jackknife (equal to
-        ``scipy.stats.bootstrap(method="BCa")`` under the same seed), percentile
-        where BCa is degenerate (``method`` says so). The p-value of a mean (or a
-        ratio metric) is Welch's, beside the bootstrap interval: the bootstrap's own,
-        inverting its interval, rejected twice too often in A/A runs at 1,000
-        sessions; a median's inverts the interval of the difference (the smallest
-        1 - confidence at which it excludes 0; resolution about 1 / n_resamples). ``"welch"``:
-        Welch's t for the difference (Welch–Satterthwaite dof; the delta-method
-        variance for ratio metrics) and the delta method on the log scale for the
-        ratio: measured on lognormal sigma 1.5 costs it covered 94.3% at n=500 per
-        cohort (linear scale 94.2%) and 90.3% at n=50 (linear 88.4%, missing mostly
-        on one side), see benchmarks/bench_compare.py. Default: the bootstrap on pandas while both
-        cohorts hold at most 20,000 sessions (and always for medians), Welch above
-        and on Dask.
+        The mean is the decision metric for spend (total = n x mean). Medians are
+        compared by Mood's median test (from 20 independent sessions a cohort), with
+        the intervals that invert it; clustered or smaller, by the bootstrap. Not on
+        Dask (a ValueError).
+    method : {"welch", "bootstrap"}, optional
+        ``"welch"`` (the default for means, and the only one on Dask): Welch's t for
+        the difference (Welch–Satterthwaite dof; the delta-method variance for ratio
+        metrics) and Fieller's interval for the ratio with the same t and dof, so that
+        it excludes 1 exactly when ``p_value`` < 1 - confidence (unbounded: ``inf``,
+        and the note says so). ``"bootstrap"``: cohorts resampled independently, whole
+        sessions (or whole contacts), BCa intervals from a closed-form jackknife
+        (equal to ``scipy.stats.bootstrap(method="BCa")`` under the same seed),
+        percentile where BCa is degenerate; a mean's p-value is Welch's, and a row
+        whose interval disagrees with it, or a skewed mean below 5,000 sessions a
+        cohort (where BCa covered 88-91%), is flagged. See
+        benchmarks/bench_validity.py for the coverage of each.
     cluster : {"contact_ids"}, optional
         Treat the sessions of one contact (a session's first contact id; without
         one, a session is its own cluster) as one unit: the bootstrap resamples
-        contacts, Welch uses the cluster-robust variance. Sessions of one user are
-        correlated; without this the interval is too narrow then.
+        contacts, Welch uses the cluster-robust (CR2) variance with G - 1 degrees of
+        freedom a cohort. Sessions of one user are correlated; without this the
+        interval is too narrow then. Fewer than 10 effective contacts: flagged.
     confidence : float, default 0.95
     winsorize : float, optional
         Cap each metric at this quantile of the pooled cohorts first (e.g. 0.999, as
@@ -103,8 +102,12 @@ def compare_cohorts(
         One row per metric (index ``metric``), columns :data:`COLUMNS`: ``n_a``,
         ``n_b`` (non-missing values), ``a``, ``b`` (the statistic), ``difference``
         (a - b) and ``ratio`` (a / b) with their intervals, ``p_value``,
-        ``p_adjusted`` (Benjamini–Hochberg over the rows) and ``method`` (what ran,
-        or why there is no interval: fewer than 2 sessions, all values equal).
+        ``p_adjusted`` (Benjamini–Hochberg over the rows), ``method`` (what ran,
+        or why there is no interval: fewer than 2 sessions, all values equal),
+        ``reliable`` (whether the row holds its nominal rate on data shaped like
+        its own, as measured by simulation) and ``note`` (empty when reliable; else
+        why, in words: "30 vs 50,000 sessions with skew 6.2: the interval
+        under-covers", "8 contacts in a (5.1 effective): too few clusters", ...).
         ``attrs["orq_nb"]`` records the cohorts, confidence, seed and that the
         comparison is observational.
 

@@ -1,8 +1,10 @@
 """Spend watch: the days a tag's or project's daily figure leaves its own robust baseline.
 
 Each day is compared with the days before it only: the median of the last ``window``
-days and 1.4826 x their median absolute deviation (a robust standard deviation),
-the weekday pattern (when on) learnt from the past weeks as well. A day's baseline
+days with a value (moved along their trend where it is clear, or the new level where
+the last days moved to one), and a band from the relative size of the day-to-day
+changes over the 56 days before, the weekday pattern (when on) learnt from the past
+weeks as well; groups with fewer than 2 sessions a day by a count model. A day's baseline
 therefore never changes when later days do. All groups are computed at once over a
 days x groups array (``sliding_window_view``), not day by day.
 
@@ -90,11 +92,14 @@ def spend_anomalies(df: Any, *, by: str | None = None, metric: str = "total_cost
     min_history : int, default 7
         Fewer days with a value than this in the window: no baseline, no anomaly.
         A group's history starts on its first day with sessions.
-    threshold : float, default 3.5
-        A day is an anomaly when its robust z score is beyond +- ``threshold``.
+    threshold : float, default 3.25
+        A day is an anomaly when its robust z score is beyond +- ``threshold``
+        (3.25: at most 1 false alarm per 30 days on steady, growing, shifting,
+        sparse and holiday series, and 86-92% of 2x spikes found, in
+        benchmarks/bench_validity.py).
     weekly : bool, optional
         Compare with the same weekday's level: a weekday profile learnt from the
-        8 weeks before each day. Default: on for a day once 21 days of its group's
+        12 weeks before each day. Default: on for a day once 21 days of its group's
         history precede it and those weeks show a weekday pattern (Kruskal-Wallis,
         p < 0.05), both decided from the days before it.
     start, end : datetime, Timestamp or ISO string, optional
@@ -106,9 +111,12 @@ def spend_anomalies(df: Any, *, by: str | None = None, metric: str = "total_cost
     DataFrame
         Columns ``day`` (UTC midnight), ``group``, ``value``, ``baseline``,
         ``low``/``high`` (the band of normal values), ``score`` (robust z),
-        ``anomaly`` (bool) and ``direction`` (``"high"``, ``"low"`` or ``""``):
-        one row per group and day, groups by name, days in order. The parameters
-        are in ``.attrs["orq_nb"]``.
+        ``anomaly`` (bool), ``direction`` (``"high"``, ``"low"`` or ``""``),
+        ``reliable`` (a baseline from at least 14 days of history: False for a
+        group's first days) and ``note`` (why not, or how a sparse group was
+        judged): one row per group and day, groups by name, days in order; a day
+        without sessions is a row with value 0. The parameters are in
+        ``.attrs["orq_nb"]``.
 
     Examples
     --------
