@@ -146,29 +146,28 @@ def _bootstrap_rows(values: np.ndarray, data: SessionData, rows_a: np.ndarray, r
         # A mean's p-value is Welch's (beside the bootstrap's interval): the bootstrap's own, inverting its
         # interval, rejected 9.7% of A/A halvings at 1,000 sessions where Welch's rejected 4.3%. A median's
         # here (clustered, or fewer than MEDIAN_MIN sessions) inverts its interval.
-        p_value, tested = diff.p_value, "the bootstrap"
-        if not median:
-            p_value, tested = welch(*pair, opts.confidence)["p_value"], "Welch's p-value"
-        agree = _excludes(diff.low, diff.high, 0.0) == (p_value < alpha) and (
-            ratio is None or ratio.kind == "none"
-            or _excludes(ratio.low, ratio.high, 1.0) == (p_value < alpha))
+        p_value = diff.p_value if median else welch(*pair, opts.confidence)["p_value"]
+        agree = _agrees(p_value, alpha, (diff.low, diff.high),
+                        None if ratio is None or ratio.kind == "none" else (ratio.low, ratio.high))
         reliable, note = judge(*pair, clustered=opts.cluster is not None, median=median, bootstrap=not median,
-                               agree=agree, tested=tested)
+                               agree=agree, tested="the bootstrap" if median else "Welch's p-value")
         row.update(difference=(ea - eb) * m.scale, difference_low=diff.low * m.scale,
                    difference_high=diff.high * m.scale, ratio=ea / eb if eb else np.nan,
                    ratio_low=ratio.low if ratio else np.nan, ratio_high=ratio.high if ratio else np.nan,
                    p_value=p_value, reliable=reliable, note=note,
                    method=_bootstrap_method(diff.kind, ratio.kind if ratio else None, m, opts)
-                   + _P_SOURCE[tested])
+                   + ("" if median else "; Welch p-value"))
         rows.append(row)
     return rows
 
 
-_P_SOURCE = {"the bootstrap": "", "Welch's p-value": "; Welch p-value"}
-
-
-def _excludes(low: float, high: float, null: float) -> bool:
-    return bool(null < low or null > high)
+def _agrees(p_value: float, alpha: float, difference: tuple[float, float],
+            ratio: tuple[float, float] | None) -> bool:
+    """Whether the difference's interval leaves out 0, and the ratio's (where there is one) 1, exactly when
+    ``p_value`` is below ``alpha``."""
+    rejected = p_value < alpha
+    intervals = [(difference, 0.0)] + ([(ratio, 1.0)] if ratio is not None else [])
+    return all(bool(null < low or null > high) == rejected for (low, high), null in intervals)
 
 
 def _mood_row(row: dict, xa: np.ndarray, xb: np.ndarray, pair: list[Cohort], m: Metric,
@@ -179,9 +178,8 @@ def _mood_row(row: dict, xa: np.ndarray, xb: np.ndarray, pair: list[Cohort], m: 
     p_value = mood_p(xa, xb)
     low, high = mood_interval(xa, xb, opts.confidence)
     ratio_low, ratio_high = mood_interval(xa, xb, opts.confidence, ratio=True)
-    alpha = 1 - opts.confidence
-    agree = _excludes(low, high, 0.0) == (p_value < alpha) and (
-        np.isnan(ratio_low) or _excludes(ratio_low, ratio_high, 1.0) == (p_value < alpha))
+    agree = _agrees(p_value, 1 - opts.confidence, (low, high),
+                    None if np.isnan(ratio_low) else (ratio_low, ratio_high))
     reliable, note = judge(*pair, median=True, agree=agree, tested="Mood's p-value")
     ea, eb = row["a"], row["b"]
     return {**row, "difference": (ea - eb), "difference_low": low * m.scale,

@@ -3,7 +3,7 @@
 Spend to date, and the total at ``until`` with a prediction interval. A day's cost is
 a hurdle: the share of days with sessions times the cost of such a day, from a
 regression of its log on a trend and the weekday over the last 8 weeks (recent days
-weigh more, spikes and holiday weeks are down-weighted, a new level restarts the fit);
+weigh more, spikes and holiday weeks are down-weighted, a new level is a step in the fit);
 empty days count as $0 (logging them with an offset biased a series with 20% empty days
 by +17% and made its interval far too wide). The interval comes from the residuals as
 they are, the fit's uncertainty and how far the level wandered (the moments of a sum of
@@ -26,6 +26,7 @@ from scipy import stats
 from orq_nb.analysis.daily_groups import BY, daily_groups, session_frame
 from orq_nb.analysis.errors import StaleDataWarning
 from orq_nb.analysis.frames import is_dask
+from orq_nb.analysis.spend import repeated_median_slope
 from orq_nb.errors import warn_user
 from orq_nb.load.times import utc_timestamp
 
@@ -94,7 +95,7 @@ def spend_forecast(df: Any, *, by: str | None = None, until: Any = None, interva
     log on a trend and the weekday, fitted with recency weights, Huber's and then
     Tukey's weights so that a holiday week or spikes do not tilt it). Where the level moved
     for good (the medians of the days before and after differ by more than 6 standard
-    errors), the fit starts from the move.
+    errors, and two levels fit better than one line), the fit has a step there.
     """
     if by not in BY:
         raise ValueError(f"by must be None, 'tag' or 'project_id', not {by!r}")
@@ -154,7 +155,7 @@ def spend_forecast(df: Any, *, by: str | None = None, until: Any = None, interva
         "month": month.isoformat(), "interval": float(interval), "history_days": HISTORY_DAYS,
         "half_life_days": HALF_LIFE, "data_end": None if last is None else last.isoformat(),
         "model": "share of days with sessions x log(cost of such a day) ~ trend + weekday, recency-, Huber- "
-                 "and Tukey-weighted least squares, restarted at a new level; the days left summed as "
+                 "and Tukey-weighted least squares, with a step at a new level; the days left summed as "
                  "correlated lognormal days",
     }
     return out
@@ -198,7 +199,8 @@ def _remaining(history: np.ndarray, start: int, future: tuple[np.ndarray, np.nda
     weekday`` (21 or more days with a cost; else ``a`` only) is fitted on the days with a
     cost, with recency weights, then Huber's and Tukey's weights (a spike or a holiday
     week does not tilt the trend). Where the level moved for good (:func:`_new_level`),
-    the fit starts from the move. A future day is the fitted level times a multiplier drawn from the
+    the fit has a step there: the days before still tell the trend and the weekdays. A
+    future day is the fitted level times a multiplier drawn from the
     residuals as they are; the coefficients' error, the error of ``p`` and the excess
     variance of the residuals' weekly means over independent days' (a level that moved)
     are shared by all days. The weighted sum of the days is matched by a lognormal with
@@ -293,8 +295,8 @@ def _fit(t: np.ndarray, y: np.ndarray, weekday0: int, step: int | None = None):
 
 def _new_level(t: np.ndarray, y: np.ndarray, weekday0: int) -> int | None:
     """Where the level moved for good: the start of the last days whose median differs most from the
-    median of the days before them, when it differs by more than :data:`SHIFT_SCORE` standard errors,
-    and still does once the trend is taken out.
+    median of the days before them, when it differs by more than :data:`SHIFT_SCORE` standard errors
+    and two levels fit those days better than one straight line.
 
     On the log costs less their weekday medians, so that a weekend is not a move; medians
     of the segments, so that a holiday week or a spike inside the history moves neither;
@@ -315,7 +317,7 @@ def _new_level(t: np.ndarray, y: np.ndarray, weekday0: int) -> int | None:
     part, tp = y[max(0, where - 28):], t[max(0, where - 28):]
     cut = where - max(0, where - 28)
     steps = np.r_[part[:cut] - np.median(part[:cut]), part[cut:] - np.median(part[cut:])]
-    slope = _repeated_median_slope(tp, part)
+    slope = float(repeated_median_slope(tp.astype(float), part))
     line = part - slope * tp
     line = line - np.median(line)
     return where if np.median(np.abs(steps)) < np.median(np.abs(line)) else None
@@ -342,17 +344,6 @@ def _best_split(y: np.ndarray) -> tuple[int | None, float]:
         if score > best:
             best, where = score, c
     return where, best
-
-
-def _repeated_median_slope(t: np.ndarray, y: np.ndarray) -> float:
-    """Siegel's repeated median slope: the median over days of each day's median slope to the others (a
-    step in the last days, under half of them, barely moves it)."""
-    if len(t) < 3:
-        return 0.0
-    gap = t[None, :] - t[:, None]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        slopes = np.where(gap != 0, (y[None, :] - y[:, None]) / gap, np.nan)
-    return float(np.median(np.nanmedian(slopes, axis=1)))
 
 
 def _robust_fit(x: np.ndarray, y: np.ndarray, weight: np.ndarray, rounds: int = 3) -> tuple[np.ndarray,

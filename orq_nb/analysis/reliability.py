@@ -95,20 +95,18 @@ def judge(a: Cohort, b: Cohort, *, clustered: bool = False, median: bool = False
                              f"(at least {MEDIAN_MIN})")
     else:
         skew, shape = skew_of_difference(a, b)
-        small = min(a.units, b.units)
-        if bootstrap and small < BOOTSTRAP_MIN and shape > BOOTSTRAP_SKEW:
+        unit = "contacts" if clustered else "sessions"
+        (name, small), big = (("a", a), b) if a.units <= b.units else (("b", b), a)
+        if bootstrap and small.units < BOOTSTRAP_MIN and shape > BOOTSTRAP_SKEW:
             notes.append(f"the bootstrap's interval of a mean of values this skewed (skew {shape:.1f}) is "
-                         "too "
-                         f"narrow at {small:,} {'contacts' if clustered else 'sessions'} (below "
-                         f"{BOOTSTRAP_MIN:,}); method='welch' holds")
+                         f"too narrow at {small.units:,} {unit} (below {BOOTSTRAP_MIN:,}); "
+                         "method='welch' holds")
         if skew > SKEW_LIMIT:
-            small, big = (("a", a), b) if a.units <= b.units else (("b", b), a)
-            unit = "contacts" if clustered else "sessions"
-            if big.units >= 2 * small[1].units:
-                notes.append(f"{small[1].units:,} vs {big.units:,} {unit} with skew {shape:.1f}: "
-                             f"the interval under-covers (too few in {small[0]} for values this skewed)")
+            if big.units >= 2 * small.units:
+                notes.append(f"{small.units:,} vs {big.units:,} {unit} with skew {shape:.1f}: "
+                             f"the interval under-covers (too few in {name} for values this skewed)")
             else:
-                notes.append(f"{small[1].units:,} {unit} in {small[0]}: too few for values this skewed "
+                notes.append(f"{small.units:,} {unit} in {name}: too few for values this skewed "
                              f"(skew {shape:.1f})")
     if clustered:
         for name, c in (("a", a), ("b", b)):

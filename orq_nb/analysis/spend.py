@@ -26,7 +26,7 @@ from scipy.stats import chi2, nbinom, norm, t
 from orq_nb.analysis.daily_groups import BY, METRICS, DailyGroups, daily_groups
 from orq_nb.load.times import utc_timestamp
 
-__all__ = ["spend_anomalies", "top_anomalies", "robust_baseline", "COLUMNS"]
+__all__ = ["spend_anomalies", "top_anomalies", "robust_baseline", "repeated_median_slope", "COLUMNS"]
 
 COLUMNS = ["day", "group", "value", "baseline", "low", "high", "score", "anomaly", "direction", "reliable",
            "note"]
@@ -141,23 +141,22 @@ def spend_anomalies(df: Any, *, by: str | None = None, metric: str = "total_cost
         # A zero scale (an all-equal past): no deviation is 0, any other is beyond every threshold.
         score = np.where(scale == 0, np.where(values == base, 0.0, np.sign(values - base) * np.inf), score)
     # An empty ($0) day is unusual only where the window before it had none.
-    score = np.where((values == 0) & (_window_sum(values == 0, origin, window)[0] > 0), 0.0, score)
+    zeros, days = _window_sum(values == 0, origin, window)
+    score = np.where((values == 0) & (zeros > 0), 0.0, score)
     low, high = np.maximum(base - threshold * scale, 0.0), base + threshold * scale
     notes = np.full(values.shape, "", dtype=object)
     # A group whose window holds days but none with a value: a baseline of 0, and any value is beyond it.
-    zeros, days = _window_sum(values == 0, origin, window)
     silent = np.isnan(base) & (days >= min_history) & (zeros == days)
     base[silent], low[silent], high[silent] = 0.0, 0.0, 0.0
     score[silent] = np.where(values[silent] > 0, np.inf, 0.0)
     if metric in ("total_cost", "total_tokens", "sessions") and values.size:
         amount = None if metric == "sessions" else daily.metric(metric)
-        sparse, found = _sparse(daily.sessions, amount, origin, window, min_history, threshold)
+        sessions = _window_sum(daily.sessions, origin, window)
+        sparse, found = _sparse(daily.sessions, amount, sessions, window, min_history, threshold)
         for target, value in zip((base, low, high, score), found, strict=True):
             target[sparse] = value[sparse]
-        rate = _window_sum(daily.sessions, origin, window)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            per_day = rate[0] / rate[1]
-        notes[sparse] = [f"sparse: count model ({r:.2g} sessions a day)" for r in per_day[sparse]]
+        per_day = sessions[0][sparse] / sessions[1][sparse]
+        notes[sparse] = [f"sparse: count model ({r:.2g} sessions a day)" for r in per_day]
     out = _frame(daily, values, base, low, high, score, threshold, notes, origin, min_history)
     if first is not None:
         out = out[(out["day"] >= first.floor("D")).to_numpy()]
@@ -231,15 +230,20 @@ def _frame(daily: DailyGroups, values: np.ndarray, base: np.ndarray, low: np.nda
 def _window_sum(values: np.ndarray, first: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
     """For each day and group: the sum of ``values`` over the ``window`` days before it (from the group's
     first day), and how many days that is."""
-    n_days, n_groups = values.shape
-    history = np.where(np.arange(n_days)[:, None] >= first[None, :], values.astype(float), np.nan)
-    padded = np.concatenate([np.full((window, n_groups), np.nan), history[:-1]], axis=0)
-    windows = sliding_window_view(padded, window, axis=0)
+    history = np.where(np.arange(len(values))[:, None] >= first[None, :], values.astype(float), np.nan)
+    windows = _days_before(history, window)
     return np.nansum(windows, axis=-1), np.sum(~np.isnan(windows), axis=-1)
 
 
-def _sparse(sessions: np.ndarray, amount: np.ndarray | None, first: np.ndarray, window: int,
-            min_history: int, threshold: float) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+def _days_before(a: np.ndarray, length: int) -> np.ndarray:
+    """For each day (axis 0) of a days x groups array, the ``length`` days before it, never the day itself
+    (NaN before the first): shape (days, groups, length), ``[..., -1]`` the day before."""
+    padded = np.concatenate([np.full((length, a.shape[1]), np.nan), a[:-1]], axis=0)
+    return sliding_window_view(padded, length, axis=0)
+
+
+def _sparse(sessions: np.ndarray, amount: np.ndarray | None, counted: tuple[np.ndarray, np.ndarray],
+            window: int, min_history: int, threshold: float) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
     """Groups with fewer than :data:`SPARSE_RATE` sessions a day: a day's count against a count model, and
     its amount per session against the past sessions'.
 
@@ -248,9 +252,10 @@ def _sparse(sessions: np.ndarray, amount: np.ndarray | None, first: np.ndarray, 
     still leaves room for one); the amount per session by a robust z on the log scale, read
     through Student's t with the window's active days less one (few days: wide). One
     session more than usual is then not "unusual", and a baseline of 0 with no spread makes
-    nothing an anomaly. Returns where the model applies, and its baseline, low, high, score.
+    nothing an anomaly. ``counted``: the sessions in each day's window and its days
+    (:func:`_window_sum`). Returns where the model applies, and its baseline, low, high, score.
     """
-    total, days = _window_sum(sessions, first, window)
+    total, days = counted
     with np.errstate(invalid="ignore", divide="ignore"):
         rate = total / days
         shape, prob = total + 0.5, days / (days + 1.0)
@@ -263,9 +268,7 @@ def _sparse(sessions: np.ndarray, amount: np.ndarray | None, first: np.ndarray, 
         z_price = np.zeros(sessions.shape)
         if amount is not None:
             logs = np.where((sessions > 0) & (amount > 0), np.log(amount / np.maximum(sessions, 1)), np.nan)
-            n_days, n_groups = logs.shape
-            padded = np.concatenate([np.full((window, n_groups), np.nan), logs[:-1]], axis=0)
-            windows = sliding_window_view(padded, window, axis=0)
+            windows = _days_before(logs, window)
             centre, mad, m = _median_mad(windows)
             mean_ad = np.nansum(np.abs(windows - centre[..., None]), axis=-1) / m
             spread = np.maximum(MAD_TO_SD * mad, SPREAD_FLOOR * MEAN_AD_TO_SD * mean_ad)
@@ -327,8 +330,7 @@ def _block(past: np.ndarray, first: np.ndarray, window: int, min_history: int, w
             off = ((np.arange(n_days)[:, None] - first[None, :]) < WEEKLY_AFTER) | ~pattern
             factors[off] = 1.0
     # The window of each day: the `window` days before it (never the day itself).
-    padded = np.concatenate([np.full((window, n_groups), np.nan), past[:-1]], axis=0)
-    windows = sliding_window_view(padded, window, axis=0)  # (days, groups, window); [..., -1]: the day before
+    windows = _days_before(past, window)
     offset = (np.arange(window) - window) % 7  # weekday of each window position relative to the day
     with np.errstate(invalid="ignore", divide="ignore"):
         seasonal = factors[:, :, offset]
@@ -341,8 +343,7 @@ def _block(past: np.ndarray, first: np.ndarray, window: int, min_history: int, w
         detrended = adjusted * np.exp(trend[..., None] * ago)
     level, _, n = _median_mad(detrended, mad=False)
     long = max(SCALE_DAYS, window)
-    padded = np.concatenate([np.full((long, n_groups), np.nan), past[:-1]], axis=0)
-    longer = sliding_window_view(padded, long, axis=0)
+    longer = _days_before(past, long)
     with np.errstate(invalid="ignore", divide="ignore"):
         seasonal = factors[:, :, (np.arange(long) - long) % 7]
         logs = np.log(np.where((seasonal > 0) & (longer > 0), longer / seasonal, np.nan))
@@ -372,11 +373,9 @@ def _trend(adjusted: np.ndarray, window: int) -> np.ndarray:
         return np.zeros(adjusted.shape[:-1])
     with np.errstate(invalid="ignore", divide="ignore"):
         logs = np.log(adjusted)
-        k = np.arange(window, dtype=float)
-        gap = k[None, :] - k[:, None]
-        pair = (logs[..., None, :] - logs[..., :, None]) / np.where(gap == 0, np.nan, gap)
-    each, _, _ = _median_mad(pair, mad=False)
-    slope, _, n = _median_mad(each, mad=False)
+    k = np.arange(window, dtype=float)
+    slope = repeated_median_slope(k, logs)
+    n = np.sum(~np.isnan(logs), axis=-1)
     with np.errstate(invalid="ignore"):
         resid = logs - slope[..., None] * k
         _, mad, m = _median_mad(resid)
@@ -387,6 +386,18 @@ def _trend(adjusted: np.ndarray, window: int) -> np.ndarray:
         se = 1.25 * MAD_TO_SD * mad / np.sqrt(spread_k)
     clear = (n >= 8) & np.isfinite(slope) & (np.abs(slope) > 2 * se)
     return np.where(clear, slope, 0.0)
+
+
+def repeated_median_slope(t: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Siegel's repeated median slope of ``y`` against ``t`` over the last axis, NaN left out: the median
+    over points of each point's median slope to the others (a step, a holiday week or spikes in under half
+    of the points barely move it). ``t`` is one axis of positions shared by every row of ``y``."""
+    gap = t[None, :] - t[:, None]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pair = (y[..., None, :] - y[..., :, None]) / np.where(gap == 0, np.nan, gap)
+    each, _, _ = _median_mad(pair, mad=False)
+    slope, _, _ = _median_mad(each, mad=False)
+    return slope
 
 
 def _successive_spread(logs: np.ndarray) -> np.ndarray:
@@ -477,8 +488,7 @@ def _weekday_factors(past: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         mean = np.nansum(weeks, axis=-1) / n_week
         ratio = np.where((n_week >= _WEEK_MIN) & (mean > 0), past / mean, np.nan)
     span = 7 * PROFILE_WEEKS
-    padded = np.concatenate([np.full((span, n_groups), np.nan), ratio[:-1]], axis=0)
-    history = sliding_window_view(padded, span, axis=0)  # (days, groups, span), ends the day before
+    history = _days_before(ratio, span)  # (days, groups, span), ends the day before
     # Position k is (span - k) days before the day: its weekday is k - span = k (mod 7) days after.
     by_weekday = history.reshape(n_days, n_groups, PROFILE_WEEKS, 7).transpose(0, 1, 3, 2)
     profile = _trimmed_mean(by_weekday)

@@ -22,8 +22,7 @@ from matplotlib.figure import Figure
 
 from orq_nb.analysis.compare import compare_cohorts
 from orq_nb.analysis.daily_groups import NO_PROJECT
-from orq_nb.explore.common import usd
-from orq_nb.explore.comparison_plot import plot_comparison
+from orq_nb.explore.comparison_plot import cohort_value, plot_comparison
 
 __all__ = ["ComparePanel", "comparison_table", "comparison_html", "forest_figure", "forest_png"]
 
@@ -73,17 +72,6 @@ def _p(value: float) -> str:
     return "<0.0001" if value < 1e-4 else f"{value:.2g}"
 
 
-def _value(metric: str, value: float) -> str:
-    """A cohort's value in its unit: dollars for costs, seconds for durations."""
-    if pd.isna(value) or not np.isfinite(value):
-        return "n/a"
-    if "cost" in metric:
-        return usd(value)
-    if metric == "duration_ms":
-        return f"{value / 1000:,.3g} s"
-    return f"{value:,.4g}"
-
-
 def comparison_table(result: pd.DataFrame) -> pd.DataFrame:
     """``result`` as the panel's table shows it, one row per metric, as text.
 
@@ -95,10 +83,8 @@ def comparison_table(result: pd.DataFrame) -> pd.DataFrame:
     alpha = 1 - result.attrs.get("orq_nb", {}).get("confidence", 0.95)
     metrics = [str(m) for m in result.index]
     methods = result["method"].astype(str).tolist()
-    flagged = (result["reliable"].eq(False).to_numpy() if "reliable" in result.columns
-               else np.zeros(len(result), dtype=bool))
-    notes = (result["note"].fillna("").astype(str).tolist() if "note" in result.columns
-             else [""] * len(result))
+    flagged = ~result["reliable"].to_numpy(dtype=bool)
+    notes = result["note"].astype(str).tolist()
 
     def ratio(row) -> str:
         if pd.isna(row["ratio_low"]) and pd.isna(row["ratio_high"]):
@@ -119,8 +105,8 @@ def comparison_table(result: pd.DataFrame) -> pd.DataFrame:
         "n a / b": [f"{a:,} / {b:,}" for a, b in zip(result["n_a"], result["n_b"], strict=True)],
         "ratio [interval]": [ratio(row) for _, row in result.iterrows()],
         "p adjusted": result["p_adjusted"].map(_p).tolist(),
-        "a": [_value(m, v) for m, v in zip(metrics, result["a"], strict=True)],
-        "b": [_value(m, v) for m, v in zip(metrics, result["b"], strict=True)],
+        "a": [cohort_value(m, v) for m, v in zip(metrics, result["a"], strict=True)],
+        "b": [cohort_value(m, v) for m, v in zip(metrics, result["b"], strict=True)],
         "method": methods,
         "significant": (result["p_adjusted"] < alpha).to_numpy(),
         "flagged": flagged,
@@ -171,7 +157,7 @@ def comparison_html(result: pd.DataFrame) -> str:
 def forest_figure(result: pd.DataFrame, width: int = PLOT_WIDTH) -> Figure:
     """The panel's forest plot of ``result``: ``width`` pixels wide at :data:`DPI`, labels by name only (the
     table gives the values), every text at 9 points or more (12 px as shown)."""
-    flagged = "reliable" in result.columns and result["reliable"].eq(False).any()
+    flagged = not result["reliable"].all()
     height = 130 + 34 * max(len(result), 1) + (18 if flagged else 0)  # the key's line on flagged rows
     figure = Figure(figsize=(width / DPI, height / DPI), dpi=DPI, layout="constrained")
     plot_comparison(result, ax=figure.add_subplot(), values=False)

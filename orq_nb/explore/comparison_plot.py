@@ -10,12 +10,14 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
+from orq_nb.explore.common import usd
 from orq_nb.explore.no_cloud import without_cloud
 
-__all__ = ["plot_comparison"]
+__all__ = ["plot_comparison", "cohort_value"]
 
 _SIGNIFICANT, _PLAIN_COLOUR = "crimson", "0.35"
-_NEEDED = ("n_a", "n_b", "a", "b", "ratio", "ratio_low", "ratio_high", "p_adjusted", "method")
+_NEEDED = ("n_a", "n_b", "a", "b", "ratio", "ratio_low", "ratio_high", "p_adjusted", "method", "reliable",
+           "note")
 
 
 def plot_comparison(result: pd.DataFrame, ax: Axes | None = None,
@@ -115,27 +117,25 @@ def _rows(result: pd.DataFrame, info: dict, alpha: float) -> pd.DataFrame:
         unbounded = np.isinf(low) | np.isinf(high) | (low <= 0)
     rows["reason"] = [m.split(": ", 1)[1] if m.startswith("none: ") else "unbounded" if u else m
                       for m, u in zip(rows["method"].astype(str), unbounded, strict=True)]
-    rows["flagged"] = (result["reliable"].eq(False).to_numpy() if "reliable" in result.columns
-                       else np.zeros(len(rows), dtype=bool))
-    rows["note"] = (result["note"].fillna("").astype(str).to_numpy() if "note" in result.columns
-                    else [""] * len(rows))
+    rows["flagged"] = ~rows["reliable"].to_numpy(dtype=bool)
     star = np.where(rows["significant"], "* ", "")
     flag = np.where(rows["flagged"], " ⚠", "")
     rows["short"] = [s + n + f for s, n, f in zip(star, rows["name"], flag, strict=True)]
-    rows["label"] = [s + f"{n}  ({_value(m, a)} vs {_value(m, b)})" + f
+    rows["label"] = [s + f"{n}  ({cohort_value(m, a)} vs {cohort_value(m, b)})" + f
                      for s, n, m, a, b, f in zip(star, rows["name"], rows["metric"], rows["a"], rows["b"],
                                                  flag, strict=True)]
     return rows.reset_index(drop=True)
 
 
-def _value(metric: str, value: float) -> str:
-    """A cohort's value in its unit: dollars for costs, seconds for durations."""
+def cohort_value(metric: str, value: float) -> str:
+    """A cohort's value in its unit: dollars for costs (the explorer's one dollar format), seconds for
+    durations."""
     if not np.isfinite(value):
         return "n/a"
     if metric == "cost_per_1k_tokens":
-        return f"${value:,.4g}/1k tokens"
+        return f"{usd(value)}/1k tokens"
     if "cost" in metric:
-        return f"${value:,.4g}"
+        return usd(value)
     if metric == "duration_ms":
         return f"{value / 1000:,.3g} s"
     return f"{value:,.4g}"
@@ -208,8 +208,9 @@ def _plotly(rows: pd.DataFrame, title: str, info: dict, alpha: float) -> Any:
         if not len(r):
             continue
         custom = np.column_stack([
-            r["name"], r["n_a"], r["n_b"], [_value(m, v) for m, v in zip(r["metric"], r["a"], strict=True)],
-            [_value(m, v) for m, v in zip(r["metric"], r["b"], strict=True)], r["ratio_low"].map(_end),
+            r["name"], r["n_a"], r["n_b"],
+            [cohort_value(m, v) for m, v in zip(r["metric"], r["a"], strict=True)],
+            [cohort_value(m, v) for m, v in zip(r["metric"], r["b"], strict=True)], r["ratio_low"].map(_end),
             r["ratio_high"].map(_end), [_difference(row) for row in r.itertuples()], r["p_value"],
             r["p_adjusted"], r["method"], ["<br>⚠ " + n if f else "" for n, f in zip(r["note"], r["flagged"],
                                                                                      strict=True)]])
@@ -242,5 +243,5 @@ def _difference(row) -> str:
     values = [getattr(row, k, np.nan) for k in ("difference", "difference_low", "difference_high")]
     if not np.isfinite(values[0]):
         return "n/a"
-    text = [_value(row.metric, v) for v in values]
+    text = [cohort_value(row.metric, v) for v in values]
     return f"{text[0]} [{text[1]}, {text[2]}]"
