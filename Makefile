@@ -32,7 +32,7 @@ install: $(STAMP)
 
 lint: install
 	$(RUFF) orq_nb tests benchmarks notebooks/clean.py docs/conf.py
-	$(VENV)/bin/lint-imports
+	@out=$$($(VENV)/bin/lint-imports --no-logo 2>&1) || { echo "$$out"; exit 1; }; echo "import contracts kept"
 
 # The manual, warnings as errors; it executes the example notebooks on the sample.
 docs: install

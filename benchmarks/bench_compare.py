@@ -55,7 +55,7 @@ def two_cohorts(rng, dist: str, n_a: int, n_b: int) -> tuple[pd.DataFrame, np.nd
 def coverage_task(args) -> np.ndarray:
     """Replications ``start..stop`` of one setting: (ratio, low, high) of each."""
     dist, n_a, n_b, method, winsorize, start, stop = args
-    from orq_nb.analysis.compare import compare_cohorts
+    from orq_nb.analysis.compare.comparison import compare_cohorts
 
     out = np.empty((stop - start, 4))
     for i, r in enumerate(range(start, stop)):
@@ -126,7 +126,7 @@ def bench_coverage(pool, jobs: int, reps_welch: int, reps_boot: int) -> list[boo
 def aa_task(args) -> np.ndarray:
     """p-values of random halvings of samples ``start..stop`` (one fresh lognormal 1.5 sample each)."""
     n, halvings, method, start, stop = args
-    from orq_nb.analysis.compare import compare_cohorts
+    from orq_nb.analysis.compare.comparison import compare_cohorts
 
     out = np.empty((stop - start, halvings))
     for i, s in enumerate(range(start, stop)):
@@ -171,7 +171,7 @@ def bench_aa(pool, samples: int, halvings: int, boot_halvings: int) -> list[bool
 def null_task(args) -> np.ndarray:
     """For runs ``start..stop``: whether any null tag was a BH discovery."""
     n_tags, sigma, winsorize, method, start, stop = args
-    from orq_nb.analysis.compare import compare_tags
+    from orq_nb.analysis.compare.comparison import compare_tags
 
     n = 10_000
     out = np.empty(stop - start, bool)
@@ -204,7 +204,7 @@ def bench_null_tags(pool, jobs: int, runs: int, boot_runs: int) -> None:
 def cluster_task(args) -> np.ndarray:
     """Replications: ratio intervals, clustered and plain, with contacts of their own mean cost."""
     method, contacts, start, stop = args
-    from orq_nb.analysis.compare import compare_cohorts
+    from orq_nb.analysis.compare.comparison import compare_cohorts
 
     out = np.empty((stop - start, 2, 4))
     for i, r in enumerate(range(start, stop)):
@@ -251,7 +251,7 @@ def bench_clustered(pool, jobs: int, reps_welch: int, reps_boot: int) -> list[bo
 def bench_agreement() -> list[bool]:
     from scipy import stats
 
-    from orq_nb.analysis.compare import compare_cohorts
+    from orq_nb.analysis.compare.comparison import compare_cohorts
 
     worst = {"welch vs ttest_ind": 0.0, "Fieller vs roots": 0.0, "BCa vs scipy BCa": 0.0}
     for r in range(100):
@@ -303,7 +303,7 @@ def bench_speed(dask_n: int) -> list[bool]:
     from scipy import stats
 
     import orq_nb
-    from orq_nb.analysis.compare import compare_cohorts, compare_tags
+    from orq_nb.analysis.compare.comparison import compare_cohorts, compare_tags
     from orq_nb.testing import generate_sessions
 
     big = orq_nb.sessions_frame(generate_sessions(100_000, seed=3))
@@ -335,7 +335,7 @@ def bench_speed(dask_n: int) -> list[bool]:
 
 
 def bench_dask(n: int) -> bool:
-    from orq_nb.analysis.compare import compare_cohorts
+    from orq_nb.analysis.compare.comparison import compare_cohorts
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from bench_store import against_daily_summary, big_store_on_cluster

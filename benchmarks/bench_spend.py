@@ -108,7 +108,7 @@ def detection(result: pd.DataFrame, truth: list[dict], metric: str, after_shift:
 
 
 def bench_detection(seeds: int) -> list[bool]:
-    from orq_nb.analysis.spend import spend_anomalies
+    from orq_nb.analysis.spend.anomalies import spend_anomalies
 
     data = [synthetic(seed) for seed in range(seeds)]
     print(f"(a) detection: {seeds} synthetic set(s) of 20 series x 120 days "
@@ -134,7 +134,7 @@ def bench_detection(seeds: int) -> list[bool]:
 
 def backtest(df: pd.DataFrame, months: tuple[int, ...] = (2, 3, 4)) -> pd.DataFrame:
     """spend_forecast(by="tag") at every midnight of ``months`` but the 1st, with each month's real total."""
-    from orq_nb.analysis.forecast import run_rate, spend_forecast
+    from orq_nb.analysis.spend.forecast import run_rate, spend_forecast
 
     tags = np.array([t[0] for t in df["tags"]], dtype=object)
     rows = []
@@ -206,7 +206,7 @@ def best_of(repeat: int, fn) -> float:
 
 
 def bench_speed(n: int, repeat: int) -> list[bool]:
-    from orq_nb.analysis.spend import spend_anomalies
+    from orq_nb.analysis.spend.anomalies import spend_anomalies
     from orq_nb.analysis.summaries import daily_summary
 
     df = tagged_sessions(n)
@@ -223,7 +223,7 @@ def bench_speed(n: int, repeat: int) -> list[bool]:
 
 def bench_dask(n: int) -> list[bool]:
     import orq_nb
-    from orq_nb.analysis.spend import spend_anomalies
+    from orq_nb.analysis.spend.anomalies import spend_anomalies
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from bench_store import against_daily_summary, big_store_on_cluster

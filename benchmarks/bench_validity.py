@@ -33,7 +33,7 @@ result has that column) are left out of the coverage and A/A figures, and the sh
     in >= 90% of series, a mean <= 5 of the 28 days after it flagged.
 (c) ``spend_forecast(df, by="tag", as_of=...)`` of the month total, ``as_of`` midnight of the
     1st (month start), the 2nd (the run rate's first day) and the 15th (mid-month) of February to
-    April, against the month's real total and ``run_rate`` (``orq_nb.analysis.forecast``; undefined
+    April, against the month's real total and ``run_rate`` (``orq_nb.analysis.spend.forecast``; undefined
     on the 1st, so the error ratio uses the 2nd and the 15th). Bias = sum(forecast - actual) /
     sum(actual); MAE in USD. Targets: 20% empty days |bias| <= 5%, the 80% interval holds 72-88%,
     MAE below the run rate's; the rare tag |bias| <= 10%, MAE <= the run rate's; tags 3 days old at
@@ -128,7 +128,7 @@ def settings_of(key: str) -> list[Setting]:
 def compare_task(args: tuple) -> list[dict]:
     """Replications ``start..stop`` of one setting: one record per replication and method."""
     setting, start, stop, n_resamples = args
-    from orq_nb.analysis.compare import compare_cohorts
+    from orq_nb.analysis.compare.comparison import compare_cohorts
     from orq_nb.testing.families import compare_family
 
     out = []
@@ -324,7 +324,7 @@ ANOMALY_ROWS = ("steady", "growth-5", "growth-10", "growth-15", "empty-days", "r
 
 
 def bench_anomalies(seeds: int, tally: Tally) -> None:
-    from orq_nb.analysis.spend import spend_anomalies
+    from orq_nb.analysis.spend.anomalies import spend_anomalies
     from orq_nb.testing.families import SPEND_FAMILIES, anomaly_score, spend_family
 
     print(f"\n(b) spend_anomalies(by='tag'), defaults, total_cost: {seeds} seed(s) x 10 series x 120 days "
@@ -393,7 +393,7 @@ def as_of_dates() -> list[pd.Timestamp]:
 
 def forecasts(draw, dates: list[pd.Timestamp]) -> tuple[pd.DataFrame, list[str]]:
     """spend_forecast(by="tag") at each date, with the month's real total and the run rate."""
-    from orq_nb.analysis.forecast import run_rate, spend_forecast
+    from orq_nb.analysis.spend.forecast import run_rate, spend_forecast
     from orq_nb.testing.families import day_of, month_total
 
     out, seen_all = [], []

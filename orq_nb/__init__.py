@@ -1,14 +1,24 @@
 """orq_nb: orq.ai sessions as typed pandas DataFrames, for Jupyter.
 
-The layers, bottom up: ``load`` (schemas, the Arrow pipeline, readers),
-``analysis`` (filters, summaries), ``api`` (the orq.ai client), ``explore``
-(plots, widgets), ``testing`` (fake server, synthetic data). This module only
-re-exports the public names.
+The layers, bottom up: ``load`` (schemas, the Arrow pipeline, readers), ``analysis`` (filters,
+summaries, ``compare/``, ``spend/``), ``api`` (the orq.ai client), ``store`` (Delta Lake), ``explore``
+(plots, widgets), ``testing`` (fake server, synthetic data); their module paths are not public.
+
+What is: this module (the verbs, :class:`OrqClient`, :class:`SessionStore`, :class:`SessionExplorer`,
+:class:`OrqError`, :class:`OrqWarning`), :mod:`orq_nb.errors` (every exception and warning),
+:mod:`orq_nb.schemas` (the schemas, column names and dtypes), :mod:`orq_nb.types` (classes handed out)
+and :mod:`orq_nb.testing` (the fake server and synthetic data). The store's and Dask's libraries are
+imported when a store is first opened, so ``import orq_nb`` needs no extra.
 """
 
+import importlib
+import warnings
+
+# Public modules, there after `import orq_nb` as pandas.errors is after `import pandas`.
+from orq_nb import errors as errors  # noqa: E402, I001
+from orq_nb import schemas as schemas  # noqa: E402
+from orq_nb import types as types  # noqa: E402
 from orq_nb.analysis import (
-    StaleDataWarning,
-    UnknownTagWarning,
     compare_cohorts,
     compare_tags,
     cost_by_tag,
@@ -20,95 +30,23 @@ from orq_nb.analysis import (
     spend_anomalies,
     spend_forecast,
     tag_counts,
+    top_anomalies,
 )
-from orq_nb.api import (
-    FetchWarning,
-    OrqAPIError,
-    OrqAuthError,
-    OrqClient,
-    OrqConnectionError,
-    OrqNotFoundError,
-    OrqPagingError,
-    OrqRateLimitError,
-    OrqRedirectError,
-    OrqTimeoutError,
-)
+from orq_nb.api import OrqClient
 from orq_nb.errors import OrqError, OrqWarning
-from orq_nb.explore import (
-    SessionExplorer,
-    TagFilter,
-    explore,
-    plot_comparison,
-    plot_duration_vs_cost,
-    plot_spend,
-)
-from orq_nb.load import (
-    COLUMN_NAMES,
-    DTYPES,
-    BillingSchema,
-    DuplicateSessionsWarning,
-    Reject,
-    Rejects,
-    SessionFileError,
-    SessionListSchema,
-    SessionSchema,
-    SessionsSkippedWarning,
-    SessionValidationError,
-    UsageSchema,
-    load_sample,
-    read_sessions,
-    sessions_frame,
-)
+from orq_nb.explore import SessionExplorer, explore, plot_comparison, plot_duration_vs_cost, plot_spend
+from orq_nb.load import load_sample, read_sessions, sessions_frame
+from orq_nb.store import SessionStore
 from orq_nb.versions import show_versions
 
-__version__ = "0.3.0"
-
-#: Names of the store layer, imported on first use so that ``import orq_nb`` needs no extra.
-_LAZY = {"SessionStore", "SyncReport", "StoreError", "StoreScopeError", "StoreDriftWarning", "VacuumWarning"}
-
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        from orq_nb import store
-
-        return getattr(store, name)
-    raise AttributeError(f"module 'orq_nb' has no attribute {name!r}")
+__version__ = "0.4.0"
 
 __all__ = [
-    "COLUMN_NAMES",
-    "DTYPES",
-    "BillingSchema",
-    "DuplicateSessionsWarning",
-    "FetchWarning",
-    "OrqAPIError",
-    "OrqAuthError",
     "OrqClient",
-    "OrqConnectionError",
     "OrqError",
-    "OrqNotFoundError",
-    "OrqPagingError",
-    "OrqRateLimitError",
-    "OrqRedirectError",
-    "OrqTimeoutError",
     "OrqWarning",
-    "Reject",
-    "Rejects",
-    "SessionFileError",
-    "SessionListSchema",
-    "SessionSchema",
-    "SessionValidationError",
-    "SessionsSkippedWarning",
     "SessionExplorer",
     "SessionStore",
-    "StaleDataWarning",
-    "StoreDriftWarning",
-    "StoreError",
-    "StoreScopeError",
-    "SyncReport",
-    "TagFilter",
-    "UnknownTagWarning",
-    "UsageSchema",
-    "VacuumWarning",
     "compare_cohorts",
     "compare_tags",
     "cost_by_tag",
@@ -128,4 +66,32 @@ __all__ = [
     "spend_anomalies",
     "spend_forecast",
     "tag_counts",
+    "top_anomalies",
 ]
+
+#: Names that left the top level in 0.4.0, and their new homes. They still work, with a FutureWarning,
+#: until the next release.
+MOVED = {
+    **dict.fromkeys([
+        "DuplicateSessionsWarning", "FetchWarning", "OrqAPIError", "OrqAuthError", "OrqConnectionError",
+        "OrqNotFoundError", "OrqPagingError", "OrqRateLimitError", "OrqRedirectError", "OrqTimeoutError",
+        "Reject", "Rejects", "SessionFileError", "SessionValidationError", "SessionsSkippedWarning",
+        "StaleDataWarning", "StoreDriftWarning", "StoreError", "StoreScopeError", "UnknownTagWarning",
+        "VacuumWarning"], "orq_nb.errors"),
+    **dict.fromkeys(["COLUMN_NAMES", "DTYPES", "BillingSchema", "SessionListSchema", "SessionSchema",
+                     "UsageSchema"], "orq_nb.schemas"),
+    **dict.fromkeys(["SyncReport", "TagFilter"], "orq_nb.types"),
+}
+
+
+def __getattr__(name: str):
+    home = MOVED.get(name)
+    if home is None:
+        raise AttributeError(f"module 'orq_nb' has no attribute {name!r}")
+    warnings.warn(f"orq_nb.{name} moved to {home}.{name}; the old name goes in the next release",
+                  FutureWarning, stacklevel=2)
+    return getattr(importlib.import_module(home), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

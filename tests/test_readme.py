@@ -23,9 +23,9 @@ def section(text: str, heading: str) -> str:
 def test_column_table_matches_the_schema_derived_columns():
     columns = section(LOADING, "\n## Columns\n")
     rows = re.findall(r"^\| `(\w+)` \| ([^|]+) \|", columns, flags=re.M)
-    assert [name for name, _ in rows] == list(orq_nb.COLUMN_NAMES)
+    assert [name for name, _ in rows] == list(orq_nb.schemas.COLUMN_NAMES)
     for name, dtype in rows:
-        assert str(orq_nb.DTYPES[name]) == dtype.split(" (")[0].strip()
+        assert str(orq_nb.schemas.DTYPES[name]) == dtype.split(" (")[0].strip()
 
 
 def test_readme_commands_exist_in_the_makefile():

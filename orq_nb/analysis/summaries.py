@@ -1,7 +1,7 @@
 """Summaries of a sessions DataFrame: tag counts, cost by tag, per-day figures.
 
-Each takes a pandas frame or a Dask frame and gives the same pandas result; on
-Dask, tags are handled per partition in Arrow compute and medians by Dask's
+Each takes a pandas frame, a Dask frame or a store (read with the columns it needs) and gives the
+same pandas result; on Dask, tags are handled per partition in Arrow compute and medians by Dask's
 exact groupby.
 """
 
@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from orq_nb.analysis.arrow_tags import explode_columns, tag_count_parts
-from orq_nb.analysis.frames import is_dask
-from orq_nb.analysis.tags import TagIndex
+from orq_nb.analysis.inputs import is_dask, sessions_input
+from orq_nb.analysis.tags import TagIndex, explode_columns, tag_count_parts
 from orq_nb.load.times import utc_timestamp
 
 _SUMMED = ["id", "total_cost", "duration_ms", "total_tokens"]
@@ -21,8 +21,17 @@ _SUMMED = ["id", "total_cost", "duration_ms", "total_tokens"]
 __all__ = ["tag_counts", "explode_tags", "cost_by_tag", "daily_summary"]
 
 
-def tag_counts(df: pd.DataFrame) -> pd.Series:
-    """Sessions per tag, most used first (ties: first seen first)."""
+def tag_counts(df: Any) -> pd.Series:
+    """Sessions per tag, most used first (ties: first seen first).
+
+    Examples
+    --------
+    >>> import orq_nb
+    >>> counts = orq_nb.tag_counts(orq_nb.load_sample())
+    >>> counts.index.name, counts.name
+    ('tag', 'sessions')
+    """
+    df = sessions_input(df, ["tags"])
     if not is_dask(df):
         return TagIndex.of(df).counts.copy()
     meta = tag_count_parts(df._meta["tags"], 0)
@@ -35,11 +44,12 @@ def tag_counts(df: pd.DataFrame) -> pd.Series:
     return counts.rename("sessions")
 
 
-def explode_tags(df: pd.DataFrame) -> pd.DataFrame:
+def explode_tags(df: Any) -> pd.DataFrame:
     """One row per (session, tag); sessions without tags keep one row with a missing tag.
 
     On a Dask frame: a Dask frame, exploded partition by partition (each keeps its index).
     """
+    df = sessions_input(df)
     if is_dask(df):
         return df.map_partitions(explode_tags, meta=explode_tags(df._meta))
     out = df.explode("tags").rename(columns={"tags": "tag"})
@@ -62,17 +72,22 @@ def _summary(groups, sessions: str = "id", partitions: int | None = None) -> pd.
     if is_dask(out):
         out = out.compute()
     out["median_duration_s"] /= 1000
-    out["cost_per_1k_tokens"] = out["total_cost"] / out["total_tokens"].where(out["total_tokens"] > 0) * 1000
+    out["total_tokens"] = out["total_tokens"].astype("Int64")  # a count, on pandas and Dask alike
+    tokens = out["total_tokens"].to_numpy(dtype=float, na_value=np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cost = out["total_cost"].to_numpy(dtype=float)
+        out["cost_per_1k_tokens"] = np.where(tokens > 0, cost / tokens * 1000, np.nan)
     return out
 
 
-def cost_by_tag(df: pd.DataFrame) -> pd.DataFrame:
+def cost_by_tag(df: Any) -> pd.DataFrame:
     """Sessions, total and median cost, median duration and tokens per tag.
 
     A session with several tags counts under each of them, so the totals add up
     to more than the frame's; sessions without tags are left out. Sorted by
     total cost, highest first.
     """
+    df = sessions_input(df, [*_SUMMED, "tags"])
     if is_dask(df):
         meta = explode_columns(df._meta, _SUMMED)
         tagged = df.map_partitions(explode_columns, _SUMMED, meta=meta)
@@ -83,12 +98,12 @@ def cost_by_tag(df: pd.DataFrame) -> pd.DataFrame:
     return _summary(tagged.groupby("tag")).sort_values("total_cost", ascending=False)
 
 
-def daily_summary(df: pd.DataFrame, start: Any = None, end: Any = None) -> pd.DataFrame:
+def daily_summary(df: Any, *, start: Any = None, end: Any = None) -> pd.DataFrame:
     """Per UTC day of ``started_at``: sessions, costs, median duration, tokens; every day of the range.
 
     Parameters
     ----------
-    df : DataFrame or dask DataFrame
+    df : DataFrame, dask DataFrame or SessionStore
     start, end : datetime, Timestamp or ISO string, optional
         The days to cover: from ``start``'s day up to the day before ``end``
         (end exclusive, as in ``filter_sessions``; naive means UTC); sessions
@@ -100,6 +115,7 @@ def daily_summary(df: pd.DataFrame, start: Any = None, end: Any = None) -> pd.Da
         One row per day, days without sessions included: counts and sums are
         zero there, medians and cost per 1k tokens missing.
     """
+    df = sessions_input(df, [*_SUMMED, "started_at"])
     first = None if start is None else utc_timestamp(start).floor("D")
     after = None if end is None else utc_timestamp(end)
     if is_dask(df):

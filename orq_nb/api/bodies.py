@@ -9,6 +9,7 @@ from typing import Any
 
 from marshmallow import fields
 
+from orq_nb.load.fields import NonNegativeCount
 from orq_nb.load.schemas import SessionSchema, to_wire, wire_key
 from orq_nb.load.times import unix_ms, utc_timestamp
 
@@ -115,8 +116,8 @@ def _wire_value(name: str, field: Any, value: Any) -> Any:
             raise TypeError(f"{name} must be a mapping of {', '.join(field.schema.fields)}, not {value!r}")
         value = to_wire(value, field.schema)
         return {key: _whole(v, f"{name}.{key}") if key in field.schema.fields
-                and field.schema.fields[key].metadata.get("integer") else v for key, v in value.items()}
-    if field.metadata.get("integer"):
+                and isinstance(field.schema.fields[key], NonNegativeCount) else v for key, v in value.items()}
+    if isinstance(field, NonNegativeCount):
         return _whole(value, name)
     return list(value) if isinstance(value, tuple) else value
 

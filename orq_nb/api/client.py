@@ -14,7 +14,10 @@ import pandas as pd
 from marshmallow import ValidationError
 
 from orq_nb.api.bodies import filters_body, update_body
-from orq_nb.api.errors import (
+from orq_nb.api.progress import progress_bar
+from orq_nb.api.transport import GONE, Call, Cancelled, RetryPolicy, Transport, log
+from orq_nb.errors import (
+    DuplicateSessionsWarning,
     FetchWarning,
     OrqAPIError,
     OrqAuthError,
@@ -22,46 +25,20 @@ from orq_nb.api.errors import (
     OrqNotFoundError,
     OrqPagingError,
     OrqTimeoutError,
-)
-from orq_nb.api.progress import progress_bar
-from orq_nb.api.transport import GONE, Call, Cancelled, RetryPolicy, Transport, log
-from orq_nb.errors import warn_user
-from orq_nb.load.errors import (
-    DuplicateSessionsWarning,
     Reject,
     SessionsSkippedWarning,
     SessionValidationError,
     flatten_messages,
+    warn_user,
 )
 from orq_nb.load.frame import Errors, check_errors, sessions_frame
 from orq_nb.load.schemas import SessionSchema
+from orq_nb.load.tags import REPORT_COLUMNS, relabelled, tag_list
 
-__all__ = ["OrqClient", "FetchWarning", "DEFAULT_BASE_URL", "REPORT_COLUMNS", "relabelled", "tag_list"]
+__all__ = ["OrqClient", "DEFAULT_BASE_URL"]
 
 DEFAULT_BASE_URL = "https://my.orq.ai"
-#: The columns of every relabelling report (tag_sessions, SessionExplorer.apply_tags and undo).
-REPORT_COLUMNS = ["id", "ok", "changed", "tags_before", "tags_after", "changed_elsewhere", "error"]
 _SCHEMA = SessionSchema()
-
-
-def tag_list(value: Iterable[str] | str) -> list[str]:
-    """Tags given as one string or several."""
-    return [value] if isinstance(value, str) else [str(t) for t in value]
-
-
-def relabelled(tags: Iterable[str], add: Iterable[str], remove: Iterable[str],
-               restore: Iterable[str] | None = None) -> list[str]:
-    """The tags after a relabelling: ``remove`` first, then ``add``, keeping order, no repeats.
-
-    With ``restore`` (the tags a session had before an earlier relabelling): when the result holds
-    exactly those tags, they come back in their old order (an undo puts a re-added tag where it was).
-    """
-    remove = set(remove)
-    after = list(dict.fromkeys([t for t in tags if t not in remove] + list(add)))
-    restore = None if restore is None else list(restore)
-    if restore is not None and set(after) == set(restore) and len(after) == len(restore):
-        return restore
-    return after
 
 
 def _page_records(answer: Any, page: int) -> tuple[list, bool]:
@@ -255,7 +232,7 @@ class OrqClient:
             raise OrqAPIError(200, f"the session returned is invalid: {reasons}") from None
 
     def get_session(self, session_id: str) -> dict:
-        """One session, validated and loaded by :class:`~orq_nb.SessionSchema`."""
+        """One session, validated and loaded by :class:`~orq_nb.schemas.SessionSchema`."""
         return self._validated(self._one("GET", session_id))
 
     def update_session(self, session_id: str, **fields: Any) -> dict:
@@ -316,7 +293,7 @@ class OrqClient:
         listing that changed on the way (so that sessions may have slipped
         between pages) is warned about with how many may be missing, as is a
         count that failed (completeness then goes unchecked). Pages that
-        never end raise :class:`~orq_nb.OrqPagingError`.
+        never end raise :class:`~orq_nb.errors.OrqPagingError`.
         """
         check_errors(errors)
         call = Call(deadline)
@@ -409,7 +386,7 @@ class OrqClient:
         deadline : float, optional
             Seconds the whole call may take (each request is bounded anyway by
             ``timeout`` and ``retry_deadline``); past it,
-            :class:`~orq_nb.OrqTimeoutError`.
+            :class:`~orq_nb.errors.OrqTimeoutError`.
 
         Returns
         -------

@@ -23,7 +23,7 @@ import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 
-from orq_nb.api.errors import (
+from orq_nb.errors import (
     OrqAPIError,
     OrqAuthError,
     OrqConnectionError,

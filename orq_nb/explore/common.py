@@ -8,18 +8,31 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from orq_nb.analysis.daily_groups import NO_PROJECT
+from orq_nb.analysis.spend.daily_groups import NO_PROJECT
 from orq_nb.analysis.tags import TagIndex
 
 __all__ = [
-    "categories", "highlighted", "density_edges", "density_counts", "placeable", "usd", "axis_ticks",
-    "legend_title", "MAX_POINTS",
+    "COLOURS", "palette", "categories", "highlighted", "density_edges", "density_counts", "placeable", "usd",
+    "axis_ticks", "legend_title", "MAX_POINTS",
 ]
 
 #: Above this many sessions the plot shows density instead of points.
 MAX_POINTS = 50_000
 OTHER, NO_TAGS = "other", "(no tags)"
 _BINS = (90, 60)
+
+
+#: The group colours of every plot (matplotlib and plotly, static and in the explorer): tab10 without its
+#: grey, so that a group has one colour everywhere; greys for "other" and "(no ...)".
+COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#bcbd22", "#17becf"]
+GREY, LIGHT = "#8c8c8c", "#cccccc"
+
+
+def palette(n: int) -> list[str]:
+    """``n`` colours for legend groups as :func:`categories` orders them: distinct ones for the named
+    groups, then the greys of "other" and "(no ...)"."""
+    named = (COLOURS * (n // len(COLOURS) + 1))[: max(n - 2, 0)]
+    return named + [GREY, LIGHT][: n - len(named)]
 
 
 def usd(value: float, _: object = None) -> str:
@@ -110,32 +123,32 @@ def _edges(values: np.ndarray, log: bool, bins: int) -> np.ndarray:
     return 10**edges if log else edges
 
 
-def density_edges(x: np.ndarray, y: np.ndarray, logx: bool = True, logy: bool = True) -> tuple:
+def density_edges(x: np.ndarray, y: np.ndarray, log_x: bool = True, log_y: bool = True) -> tuple:
     """Cell edges covering ``x`` and ``y`` (log-spaced where the axis is log)."""
-    return _edges(x, logx, _BINS[0]), _edges(y, logy, _BINS[1])
+    return _edges(x, log_x, _BINS[0]), _edges(y, log_y, _BINS[1])
 
 
 def density_counts(x: np.ndarray, y: np.ndarray, xe: np.ndarray, ye: np.ndarray,
-                   logx: bool = True, logy: bool = True) -> np.ndarray:
+                   log_x: bool = True, log_y: bool = True) -> np.ndarray:
     """Sessions per cell of the grid ``xe`` x ``ye``, by bincount: fast for millions."""
-    fx = np.log10(x) if logx else x
-    fy = np.log10(y) if logy else y
-    bx = np.log10(xe) if logx else xe
-    by = np.log10(ye) if logy else ye
+    fx = np.log10(x) if log_x else x
+    fy = np.log10(y) if log_y else y
+    bx = np.log10(xe) if log_x else xe
+    by = np.log10(ye) if log_y else ye
     nx, ny = len(xe) - 1, len(ye) - 1
     ix = np.clip(((fx - bx[0]) / (bx[-1] - bx[0]) * nx).astype(np.int64), 0, nx - 1)
     iy = np.clip(((fy - by[0]) / (by[-1] - by[0]) * ny).astype(np.int64), 0, ny - 1)
     return np.bincount(ix * ny + iy, minlength=nx * ny).reshape(nx, ny)
 
 
-def placeable(x: np.ndarray, y: np.ndarray, logx: bool, logy: bool) -> tuple[np.ndarray, str]:
+def placeable(x: np.ndarray, y: np.ndarray, log_x: bool, log_y: bool) -> tuple[np.ndarray, str]:
     """Mask of the points an axis pair can place (finite; positive on a log axis), and the title's
     note on the rest: ``"; 3 with zero duration or cost not shown"``, missing values counted apart."""
     missing = ~(np.isfinite(x) & np.isfinite(y))
     shown = ~missing
-    if logx:
+    if log_x:
         shown &= x > 0
-    if logy:
+    if log_y:
         shown &= y > 0
     zero, none = int((~shown & ~missing).sum()), int(missing.sum())
     note = f"; {zero:,} with zero duration or cost not shown" if zero else ""

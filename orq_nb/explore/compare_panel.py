@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import io
 from collections.abc import Callable
+from typing import Any
 
 import ipywidgets as widgets
 import numpy as np
@@ -20,8 +21,8 @@ import pandas as pd
 from IPython.display import Image
 from matplotlib.figure import Figure
 
-from orq_nb.analysis.compare import compare_cohorts
-from orq_nb.analysis.daily_groups import NO_PROJECT
+from orq_nb.analysis.compare.comparison import compare_cohorts
+from orq_nb.analysis.spend.daily_groups import NO_PROJECT
 from orq_nb.explore.comparison_plot import cohort_value, plot_comparison
 
 __all__ = ["ComparePanel", "comparison_table", "comparison_html", "forest_figure", "forest_png"]
@@ -239,8 +240,9 @@ class ComparePanel(widgets.VBox):
             value.value = ""
         value.layout.display = None if kind in self._choices else "none"
 
-    def compare(self, **options) -> pd.DataFrame:
-        """Compare the chosen cohorts among the sessions shown; draw and return the result."""
+    def compare(self, **options: Any) -> pd.DataFrame:
+        """Compare the chosen cohorts among the sessions shown; draw and return the result (``options``:
+        :func:`compare_cohorts`' keywords, as :meth:`SessionExplorer.compare` passes them all)."""
         df, selected = self.sessions()
         a = _cohort(self.kind_a.value, self.value_a.value, selected)
         b = _cohort(self.kind_b.value, self.value_b.value, selected)

@@ -11,16 +11,17 @@ from __future__ import annotations
 import datetime as dt
 import html
 import math
+from typing import Literal
 
 import ipywidgets as widgets
 import numpy as np
 import pandas as pd
 import traitlets
 
-from orq_nb.analysis.daily_groups import NO_PROJECT, NO_TAG
+from orq_nb.analysis.filters import session_mask
 from orq_nb.analysis.selection import select_box, select_lasso
-from orq_nb.analysis.tags import as_tags
-from orq_nb.api.client import REPORT_COLUMNS, OrqClient, relabelled, tag_list
+from orq_nb.analysis.spend.daily_groups import NO_PROJECT, NO_TAG
+from orq_nb.api.client import OrqClient
 from orq_nb.errors import OrqError
 from orq_nb.explore.compare_panel import ComparePanel
 from orq_nb.explore.figure import SessionFigure, Shape
@@ -28,12 +29,12 @@ from orq_nb.explore.spend_panel import SpendPanel
 from orq_nb.explore.tables import details_html, session_table
 from orq_nb.explore.tag_filter import TagFilter, counts_html
 from orq_nb.load.convert import loaded_table, to_frame
+from orq_nb.load.tags import REPORT_COLUMNS, as_tags, relabelled, tag_list
 from orq_nb.store.sessions import SessionStore
 
 __all__ = ["SessionExplorer", "explore", "summary_text"]
 
 EXPLORER_MAX_POINTS = 20_000
-_NAT = np.iinfo(np.int64).min
 # Wraps instead of cutting off. The views come first and the row is reversed: side by side, the
 # controls are on the left; on a narrow page the plot and summary come first, the controls below.
 _CONTROLS = {"flex": "1 1 300px", "min_width": "280px", "max_width": "440px", "padding": "0 12px 0 0"}
@@ -120,9 +121,9 @@ class SessionExplorer(widgets.Box):
 
     selected_ids = traitlets.List()
 
-    def __init__(self, df: pd.DataFrame | SessionStore, top_n: int = 50, color_by: str | None = "tag",
-                 max_points: int = EXPLORER_MAX_POINTS, client: OrqClient | None = None,
-                 write: bool | None = None, spend: bool = False) -> None:
+    def __init__(self, df: pd.DataFrame | SessionStore, *, top_n: int = 50,
+                 color_by: Literal["tag", "project_id"] | None = "tag", max_points: int = EXPLORER_MAX_POINTS,
+                 client: OrqClient | None = None, write: bool | None = None, spend: bool = False) -> None:
         self.store = df if isinstance(df, SessionStore) else None
         if self.store is not None:
             df = self.store.to_pandas()
@@ -208,10 +209,9 @@ class SessionExplorer(widgets.Box):
         self._duration = df["duration_ms"].to_numpy(dtype=float)
         self._tokens = df["total_tokens"].to_numpy(dtype=float)
         self._started = df["started_at"]
-        self._started_us = self._started.to_numpy(dtype="datetime64[us]").view(np.int64)
         self._first_day, self._last_day = self._started.min(), self._started.max()
-        self._project_codes, projects = pd.factorize(df["project_id"])
-        self._project_counts = np.bincount(self._project_codes + 1, minlength=len(projects) + 1)
+        codes, projects = pd.factorize(df["project_id"])
+        self._project_counts = np.bincount(codes + 1, minlength=len(projects) + 1)
         self._projects = list(projects)
 
     def _project_series(self) -> pd.Series:
@@ -258,31 +258,18 @@ class SessionExplorer(widgets.Box):
         self._render_selection()
 
     # -- filters --------------------------------------------------------------------------
-    def _mask(self) -> np.ndarray:
-        mask = self.tag_filter.mask.copy()
-        if self.projects.value:
-            mask &= self._project_mask()
-        # NaT is the smallest int64: it never passes a lower bound, and is kept out of an upper one.
-        if self.start.value is not None:
-            since = pd.Timestamp(self.start.value, tz="UTC")
-            if not since <= self._first_day:
-                mask &= self._started_us >= since.value // 1000
-            elif self._started.hasnans:
-                mask &= self._started_us != _NAT
-        if self.end.value is not None:
-            until = pd.Timestamp(self.end.value + dt.timedelta(days=1), tz="UTC")
-            if not until > self._last_day:
-                mask &= (self._started_us < until.value // 1000) & (self._started_us != _NAT)
-            elif self._started.hasnans:
-                mask &= self._started_us != _NAT
-        return mask
+    def _criteria(self) -> dict:
+        """The controls as :func:`~orq_nb.analysis.filters.session_mask` arguments (the "to" day included)."""
+        chosen = self.tag_filter.selection
+        projects = [None if p == NO_PROJECT else p for p in self.projects.value]
+        return {"tags": chosen["tags"] or None, "match": chosen["match"],
+                "exclude_tags": chosen["exclude"] or None, "projects": projects or None,
+                "start": None if self.start.value is None else pd.Timestamp(self.start.value, tz="UTC"),
+                "end": None if self.end.value is None else pd.Timestamp(self.end.value + dt.timedelta(days=1),
+                                                                        tz="UTC")}
 
-    def _project_mask(self) -> np.ndarray:
-        """The rows in one of the chosen projects ("(no project)": those without)."""
-        wanted = [self._projects.index(p) for p in self.projects.value if p in self._projects]
-        if NO_PROJECT in self.projects.value:
-            wanted.append(-1)
-        return np.isin(self._project_codes, wanted)
+    def _mask(self) -> np.ndarray:
+        return session_mask(self.df, **self._criteria(), index=self.tag_filter.index)
 
     @property
     def filtered(self) -> pd.DataFrame:
@@ -351,7 +338,8 @@ class SessionExplorer(widgets.Box):
                 f" without {', '.join(chosen['exclude'])}" if chosen["exclude"] else "")
         kept = [f"the tags keep {self.tag_filter.count:,}"]
         if self.projects.value:
-            kept.append(f"the projects {int(self._project_mask().sum()):,}")
+            projects = self._criteria()["projects"]
+            kept.append(f"the projects {int(session_mask(self.df, projects=projects).sum()):,}")
         return "each filter alone keeps some sessions, but none passes all: " + ", ".join(kept)
 
     # -- rendering ----------------------------------------------------------------------
@@ -402,7 +390,7 @@ class SessionExplorer(widgets.Box):
     def select_box(self, duration: tuple[float, float], cost: tuple[float, float]) -> pd.DataFrame:
         """Select the shown sessions inside a box (seconds, USD), as drawn on the plot's axes; return them."""
         self.shape = ("box", tuple(duration), tuple(cost))
-        self._select_rows(select_box(self._xy[self.mask], duration, cost, log_x=self.plot.log_x,
+        self._select_rows(select_box(self._xy[self.mask], duration=duration, cost=cost, log_x=self.plot.log_x,
                                      log_y=self.plot.log_y).index)
         return self.selected
 
@@ -410,7 +398,7 @@ class SessionExplorer(widgets.Box):
         """Select the shown sessions inside a lasso of (seconds, USD) vertices, as drawn; return them."""
         polygon = [tuple(p) for p in polygon]
         self.shape = ("lasso", [p[0] for p in polygon], [p[1] for p in polygon])
-        self._select_rows(select_lasso(self._xy[self.mask], polygon, log_x=self.plot.log_x,
+        self._select_rows(select_lasso(self._xy[self.mask], polygon=polygon, log_x=self.plot.log_x,
                                        log_y=self.plot.log_y).index)
         return self.selected
 
@@ -436,14 +424,27 @@ class SessionExplorer(widgets.Box):
         """The sessions the filters show, and which of them are selected (the compare panel's view)."""
         return self.df.iloc[self.rows], np.isin(self.rows, self._selected_rows)
 
-    def compare(self, **options) -> pd.DataFrame:
+    def compare(
+        self,
+        *,
+        metrics: list[str] | None = None,
+        statistic: Literal["mean", "median"] = "mean",
+        method: Literal["bootstrap", "welch"] | None = None,
+        cluster: Literal["contact_ids"] | None = None,
+        confidence: float = 0.95,
+        winsorize: float | None = None,
+        n_resamples: int = 2000,
+        random_state: int | np.random.Generator | None = 0,
+    ) -> pd.DataFrame:
         """Compare the cohorts chosen in the compare panel (default: the selection against the rest of the
         sessions shown); draw the result beside the plot and return it.
 
-        ``options`` go to :func:`~orq_nb.analysis.compare.compare_cohorts` (``metrics``,
-        ``method``, ``cluster``, ``winsorize``...); the seed is fixed (0) unless given.
+        The parameters are :func:`orq_nb.compare_cohorts`' own, but for the seed: fixed (0), so that the
+        same cohorts give the same answer each time.
         """
-        return self.compare_panel.compare(**options)
+        return self.compare_panel.compare(
+            metrics=metrics, statistic=statistic, method=method, cluster=cluster, confidence=confidence,
+            winsorize=winsorize, n_resamples=n_resamples, random_state=random_state)
 
     @property
     def selected(self) -> pd.DataFrame:
@@ -575,6 +576,20 @@ class SessionExplorer(widgets.Box):
         self.status.value = html.escape(line)
 
 
-def explore(df: pd.DataFrame | SessionStore, **kwargs) -> SessionExplorer:
-    """Return a :class:`SessionExplorer` of a sessions frame or a store (display it as a cell's last line)."""
-    return SessionExplorer(df, **kwargs)
+def explore(df: pd.DataFrame | SessionStore, *, top_n: int = 50,
+            color_by: Literal["tag", "project_id"] | None = "tag", max_points: int = EXPLORER_MAX_POINTS,
+            client: OrqClient | None = None, write: bool | None = None,
+            spend: bool = False) -> SessionExplorer:
+    """Return a :class:`SessionExplorer` of a sessions frame or a store (display it as a cell's last line).
+
+    The parameters are :class:`SessionExplorer`'s.
+
+    Examples
+    --------
+    >>> import orq_nb
+    >>> explorer = orq_nb.explore(orq_nb.load_sample(), spend=True)
+    >>> explorer.summary_line.split(" · ")[0]
+    '4,000 sessions'
+    """
+    return SessionExplorer(df, top_n=top_n, color_by=color_by, max_points=max_points, client=client,
+                           write=write, spend=spend)

@@ -13,26 +13,17 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from orq_nb.analysis.tags import as_tags
-from orq_nb.explore.common import axis_ticks, categories, density_counts, density_edges, legend_title
+from orq_nb.explore.common import axis_ticks, categories, density_counts, density_edges, legend_title, palette
 from orq_nb.explore.no_cloud import CLOUD_BUTTONS
 from orq_nb.explore.scatter_widget import ScatterWidget, floats
+from orq_nb.load.tags import as_tags
 
 __all__ = ["SessionFigure", "Shape"]
 
 #: What was drawn on the plot: ("box", (x0, x1), (y0, y1)) or ("lasso", xs, ys), seconds and USD.
 Shape = tuple
 _HOVER = "%{text}<br>duration %{x:,.2f} s<br>cost $%{y:,.5f}<extra></extra>"
-_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#bcbd22",
-            "#17becf"]
-_GREY, _LIGHT = "#8c8c8c", "#cccccc"
 _MAX_CIRCLED = 5_000
-
-
-def _palette(n: int) -> list[str]:
-    """``n`` colours: distinct ones for the named groups, greys for "other" and "(no ...)"."""
-    named = (_COLOURS * (n // len(_COLOURS) + 1))[: max(n - 2, 0)]
-    return named + [_GREY, _LIGHT][: n - len(named)]
 
 
 def _range(values: np.ndarray, log: bool) -> list[float] | None:
@@ -87,7 +78,7 @@ class SessionFigure:
         #: The traces as drawn (x, y as float arrays): one per legend group, the density, the circled.
         self.traces = [{"type": "scattergl", "mode": "markers", "name": name, "hovertemplate": _HOVER,
                         "marker": {**marker, "color": colour}, "unselected": {"marker": {"opacity": 0.65}}}
-                       for name, colour in zip(self.names, _palette(len(self.names)), strict=True)]
+                       for name, colour in zip(self.names, palette(len(self.names)), strict=True)]
         self.traces.append({
             "type": "scattergl", "mode": "markers", "name": "density", "visible": False, "showlegend": False,
             "hovertemplate": "%{text} sessions<extra></extra>", "unselected": {"marker": {"opacity": 1}},

@@ -11,6 +11,7 @@ from matplotlib.axes import Axes
 from matplotlib.colors import LogNorm
 from matplotlib.ticker import FuncFormatter, NullLocator
 
+from orq_nb.analysis.inputs import is_dask, sessions_input
 from orq_nb.explore.common import (
     MAX_POINTS,
     categories,
@@ -18,6 +19,7 @@ from orq_nb.explore.common import (
     density_edges,
     highlighted,
     legend_title,
+    palette,
     placeable,
     usd,
 )
@@ -29,11 +31,12 @@ _USD = FuncFormatter(usd)
 
 
 def plot_duration_vs_cost(
-    df: pd.DataFrame,
+    df: Any,
+    *,
     ax: Axes | None = None,
     color_by: Literal["tag", "project_id"] | None = "tag",
-    logx: bool = True,
-    logy: bool = True,
+    log_x: bool = True,
+    log_y: bool = True,
     highlight: Iterable[str] | pd.Series | None = None,
     top: int = 8,
     max_points: int = MAX_POINTS,
@@ -43,15 +46,16 @@ def plot_duration_vs_cost(
 
     Parameters
     ----------
-    df : DataFrame
+    df : DataFrame, dask DataFrame or SessionStore
         Sessions; needs ``duration_ms`` and ``total_cost`` (plus ``tags`` or
-        ``project_id`` to colour by, ``id`` to highlight).
+        ``project_id`` to colour by, ``id`` to highlight). A plot draws what
+        one machine holds: a Dask frame is computed first and a store read whole.
     ax : matplotlib Axes, optional
         Where to draw; a new figure by default.
     color_by : {"tag", "project_id", None}, default "tag"
         Colour by the ``top`` most common values, the rest as "other"
         (see :func:`categories`).
-    logx, logy : bool, default True
+    log_x, log_y : bool, default True
         Log axes; sessions with a zero duration or cost cannot be placed on
         them, and the title says how many were left out.
     highlight : ids or boolean Series, optional
@@ -67,26 +71,29 @@ def plot_duration_vs_cost(
     -------
     matplotlib Axes, or a plotly Figure
     """
+    df = sessions_input(df, ["duration_ms", "total_cost"])
+    if is_dask(df):
+        df = df.compute()
     if backend == "plotly":
         from orq_nb.explore.plotly_plot import plotly_duration_vs_cost
 
-        return plotly_duration_vs_cost(df, color_by, logx, logy, highlight, top, max_points)
+        return plotly_duration_vs_cost(df, color_by, log_x, log_y, highlight, top, max_points)
     if ax is None:
         import matplotlib.pyplot as plt  # a pyplot figure, so that notebooks show it
 
         ax = plt.figure(figsize=(7.5, 4.8)).add_subplot()
     x = df["duration_ms"].to_numpy(dtype=float) / 1000
     y = df["total_cost"].to_numpy(dtype=float)
-    shown, note = placeable(x, y, logx, logy)
+    shown, note = placeable(x, y, log_x, log_y)
     ax.set_xlabel("duration (s)")
     ax.set_ylabel("total cost (USD)")
-    ax.set_xscale("log" if logx else "linear")
-    ax.set_yscale("log" if logy else "linear")
+    ax.set_xscale("log" if log_x else "linear")
+    ax.set_yscale("log" if log_y else "linear")
     # Minor log ticks and math-text labels cost most of a redraw: plain numbers read better anyway.
-    for axis, log in ((ax.xaxis, logx), (ax.yaxis, logy)):
+    for axis, log in ((ax.xaxis, log_x), (ax.yaxis, log_y)):
         if log:
             axis.set_minor_locator(NullLocator())
-    if logx:
+    if log_x:
         ax.xaxis.set_major_formatter(_PLAIN)
     ax.yaxis.set_major_formatter(_USD)
     if not shown.any():
@@ -96,8 +103,8 @@ def plot_duration_vs_cost(
         return ax
     x, y = x[shown], y[shown]
     if len(x) > max_points:
-        xe, ye = density_edges(x, y, logx, logy)
-        counts = density_counts(x, y, xe, ye, logx, logy)
+        xe, ye = density_edges(x, y, log_x, log_y)
+        counts = density_counts(x, y, xe, ye, log_x, log_y)
         mesh = ax.pcolormesh(xe, ye, np.ma.masked_equal(counts.T, 0), norm=LogNorm(), cmap="viridis")
         bar = ax.figure.colorbar(mesh, ax=ax, label="sessions per cell")
         bar.ax.yaxis.set_minor_locator(NullLocator())
@@ -108,12 +115,12 @@ def plot_duration_vs_cost(
         if groups is None:
             ax.scatter(x, y, s=8, alpha=0.5, linewidths=0, rasterized=len(x) > 5000)
         else:
-            palette = _palette(len(groups.cat.categories))
+            colours = palette(len(groups.cat.categories))
             codes = groups.cat.codes.to_numpy()
             for i, name in enumerate(groups.cat.categories):
                 on = codes == i
                 if on.any():
-                    ax.scatter(x[on], y[on], s=8, alpha=0.6, linewidths=0, color=palette[i],
+                    ax.scatter(x[on], y[on], s=8, alpha=0.6, linewidths=0, color=colours[i],
                                label=f"{name} ({on.sum():,})", rasterized=len(x) > 5000)
             ax.legend(title=legend_title(color_by), fontsize="small", markerscale=2, frameon=False,
                       loc="center left", bbox_to_anchor=(1.0, 0.5))
@@ -124,11 +131,3 @@ def plot_duration_vs_cost(
             ax.scatter(x[picked], y[picked], s=60, facecolors="none", edgecolors="crimson", linewidths=1.2,
                        label=f"highlighted ({picked.sum():,})", zorder=3)
     return ax
-
-
-def _palette(n: int) -> list:
-    import matplotlib
-
-    colours = [c for i, c in enumerate(matplotlib.colormaps["tab10"].colors) if i != 7]  # 7 is grey
-    grey, light = (0.55, 0.55, 0.55), (0.8, 0.8, 0.8)
-    return (colours * (n // len(colours) + 1))[: max(n - 2, 0)] + [grey, light]

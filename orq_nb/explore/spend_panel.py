@@ -16,7 +16,7 @@ import ipywidgets as widgets
 import pandas as pd
 from itables.widget import ITable
 
-from orq_nb.analysis.spend import spend_anomalies, top_anomalies
+from orq_nb.analysis.spend.anomalies import spend_anomalies, top_anomalies
 from orq_nb.explore.tables import small_table_options
 
 __all__ = ["SpendPanel", "spend_rows", "flagged_html"]

@@ -9,7 +9,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from orq_nb.analysis.spend import COLUMNS
+from orq_nb.analysis.spend.anomalies import COLUMNS
 from orq_nb.explore.common import usd
 from orq_nb.explore.no_cloud import without_cloud
 
@@ -54,7 +54,7 @@ def plot_spend(result: pd.DataFrame, groups: Iterable[str] | str | None = None,
         The groups to draw (at most 12), in this order. Default: the 12 most
         anomalous (most anomaly days, then the largest score).
     forecast : DataFrame, optional
-        What :func:`~orq_nb.analysis.forecast.spend_forecast` returned for the
+        What :func:`~orq_nb.analysis.spend.forecast.spend_forecast` returned for the
         same ``by`` (``total_cost`` results only): each group's panel shows, from
         ``as_of`` to ``until``, the forecast's mean daily spend for the days left
         with its interval as a band, and its title the month-end total.
@@ -101,7 +101,7 @@ def _forecast_bands(forecast: pd.DataFrame, metric: str) -> dict[str, dict]:
     if any(c not in forecast.columns for c in needed) or "as_of" not in info:
         raise ValueError("forecast must be what spend_forecast returns (with its .attrs)")
     as_of, until = pd.Timestamp(info["as_of"]), pd.Timestamp(info["until"])
-    share = float(info.get("interval", 0.8))
+    share = float(info.get("confidence", 0.8))
     out = {}
     for row in forecast.itertuples(index=False):
         left = float(row.days_left)

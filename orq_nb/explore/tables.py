@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from itables.widget import ITable
 
-from orq_nb.analysis.tags import as_tags
+from orq_nb.load.tags import as_tags
 
 __all__ = ["TABLE_COLUMNS", "readable", "session_table", "details_html", "small_table_options"]
 

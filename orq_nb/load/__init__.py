@@ -8,21 +8,12 @@ marshmallow; one conversion makes the DataFrame (``convert``).
 """
 
 from orq_nb.load.columns import COLUMN_NAMES, DTYPES
-from orq_nb.load.errors import (
-    DuplicateSessionsWarning,
-    Reject,
-    Rejects,
-    SessionFileError,
-    SessionsSkippedWarning,
-    SessionValidationError,
-)
 from orq_nb.load.frame import sessions_frame
 from orq_nb.load.readers import read_sessions
 from orq_nb.load.sample import load_sample
 from orq_nb.load.schemas import BillingSchema, SessionListSchema, SessionSchema, UsageSchema
 
 __all__ = [
-    "COLUMN_NAMES", "DTYPES", "BillingSchema", "DuplicateSessionsWarning", "Reject", "Rejects",
-    "SessionFileError", "SessionListSchema", "SessionSchema", "SessionValidationError",
-    "SessionsSkippedWarning", "UsageSchema", "load_sample", "read_sessions", "sessions_frame",
+    "COLUMN_NAMES", "DTYPES", "BillingSchema", "SessionListSchema", "SessionSchema", "UsageSchema",
+    "load_sample", "read_sessions", "sessions_frame",
 ]

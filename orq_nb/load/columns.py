@@ -13,11 +13,12 @@ import pandas as pd
 import pyarrow as pa
 from marshmallow import Schema, fields
 
-from orq_nb.load.fields import NonNegativeNumber, StringList, UtcDateTime
+from orq_nb.load.fields import NonNegativeCount, NonNegativeNumber, StringList, UtcDateTime
 from orq_nb.load.schemas import SessionSchema, key_aliases, wire_key
 
 __all__ = [
-    "Column", "COLUMNS", "COLUMN_NAMES", "DTYPES", "VALID_SCHEMA", "LEVEL_KEYS", "LEVEL_GROUPS", "COLUMN_AT",
+    "Column", "COLUMNS", "NUMERIC", "COLUMN_NAMES", "DTYPES", "VALID_SCHEMA", "LEVEL_KEYS", "LEVEL_GROUPS",
+    "COLUMN_AT",
 ]
 
 TEXT_DTYPE = pd.StringDtype(na_value=np.nan)
@@ -25,15 +26,18 @@ DATETIME_DTYPE = pd.DatetimeTZDtype(unit="us", tz="UTC")
 
 #: Column kind by field class, most specific first.
 _KINDS: tuple[tuple[type, str, object], ...] = (
+    (NonNegativeCount, "count", pd.Int64Dtype()),
     (NonNegativeNumber, "number", np.dtype("float64")),
     (UtcDateTime, "datetime", DATETIME_DTYPE),
     (StringList, "strings", np.dtype("object")),
     (fields.String, "text", TEXT_DTYPE),
 )
 #: Arrow type of each kind as JSON carries it, and once validated.
-JSON_TYPES = {"text": pa.large_string(), "number": pa.float64(), "strings": pa.list_(pa.string()),
-              "datetime": pa.large_string()}
-VALID_TYPES = {**JSON_TYPES, "datetime": pa.timestamp("us", tz="UTC")}
+JSON_TYPES = {"text": pa.large_string(), "number": pa.float64(), "count": pa.float64(),
+              "strings": pa.list_(pa.string()), "datetime": pa.large_string()}
+VALID_TYPES = {**JSON_TYPES, "count": pa.int64(), "datetime": pa.timestamp("us", tz="UTC")}
+#: The kinds whose values are JSON numbers.
+NUMERIC = ("number", "count")
 
 
 @dataclass(frozen=True)

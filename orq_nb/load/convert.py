@@ -49,11 +49,22 @@ def to_frame(table: pa.Table) -> pd.DataFrame:
             data[column.name] = pd.array(values, dtype=TEXT_DTYPE)
         elif column.kind == "number":
             data[column.name] = values.to_numpy()
+        elif column.kind == "count":
+            data[column.name] = _counts(values)
         elif column.kind == "datetime":
             data[column.name] = values.to_pandas().array.astype(column.dtype)
         else:
             data[column.name] = string_lists(values)
     return pd.DataFrame(data, copy=False)
+
+
+def _counts(values: pa.ChunkedArray | pa.Array) -> pd.arrays.IntegerArray:
+    """An int64 column as pandas' nullable Int64, its numbers not copied where there is no null."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
+    missing = (values.is_null().to_numpy(zero_copy_only=False) if values.null_count
+               else np.zeros(len(values), dtype=bool))
+    return pd.arrays.IntegerArray(values.fill_null(0).to_numpy(zero_copy_only=False), missing)
 
 
 def empty_frame() -> pd.DataFrame:

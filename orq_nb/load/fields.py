@@ -38,6 +38,27 @@ class NonNegativeNumber(fields.Float):
         return super()._validated(value)
 
 
+class NonNegativeCount(NonNegativeNumber):
+    """A count (tokens, traces): a non-negative JSON number up to 2**53, loaded as a whole number.
+
+    ``3`` and ``3.0`` load as ``3``. The API sends whole numbers, but its reference's own example
+    carries placeholders such as ``6845.06``: a count with a fraction loads rounded to the nearest
+    whole number (halves to even), and the loaders warn (``RoundedCountsWarning``) naming the records.
+    Above 2**53 a JSON number no longer holds every whole number exactly: refused.
+    """
+
+    #: The largest count: every whole number up to it is exact as a float (as JSON parsers read it).
+    LIMIT = 2**53
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("validate", validate.Range(min=0, max=self.LIMIT))
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value: Any, attr, data, **kwargs) -> int | None:
+        number = super()._deserialize(value, attr, data, **kwargs)
+        return None if number is None else round(number)
+
+
 class Text(fields.String):
     """A string that is valid Unicode: a lone surrogate (half an emoji, cut by an exporter) is
     refused, since no UTF-8 file, Arrow column or JSON writer can hold it."""

@@ -11,15 +11,17 @@ import pandas as pd
 import pyarrow as pa
 from marshmallow import ValidationError
 
-from orq_nb.errors import warn_user
-from orq_nb.load.columns import COLUMNS, VALID_SCHEMA
-from orq_nb.load.convert import loaded_table, to_frame
-from orq_nb.load.errors import (
+from orq_nb.errors import (
+    SHOWN,
     DuplicateSessionsWarning,
     Reject,
+    RoundedCountsWarning,
     SessionsSkippedWarning,
     SessionValidationError,
+    warn_user,
 )
+from orq_nb.load.columns import COLUMNS, VALID_SCHEMA
+from orq_nb.load.convert import loaded_table, to_frame
 from orq_nb.load.from_arrow import parse_table
 from orq_nb.load.from_json import parse_json
 from orq_nb.load.from_models import is_model, models_json
@@ -57,14 +59,23 @@ def _load_parsed(parsed: Parsed, positions: np.ndarray) -> tuple[pd.DataFrame, l
         table = table.filter(pa.array(~flagged))
     index = positions[~flagged]
     loaded, rescued, rejects = [], [], []
+    fractions: dict[int, list[str]] = {}
+    for name, where in parsed.fractions.items():
+        for i in where.tolist():
+            fractions.setdefault(i, []).append(name)
+    rounded = []
     for i in slow.tolist():
         record = parsed.record_at(i)
         try:
             loaded.append(_SCHEMA.load(record))
             rescued.append(positions[i])
+            if i in fractions:
+                rounded.append((int(positions[i]), loaded[-1].get("id"), fractions[i]))
         except ValidationError as error:
             rejects.append(Reject.from_error(int(positions[i]), record, error))
-    parsed.release()  # the source's buffers: gone before the frame is built
+    parsed.release()
+    if rounded:
+        _warn_rounded(rounded, parsed.size)  # the source's buffers: gone before the frame is built
     if loaded:
         index = np.concatenate([index, np.array(rescued, dtype=index.dtype)])
         order = np.argsort(index, kind="stable")
@@ -73,6 +84,18 @@ def _load_parsed(parsed: Parsed, positions: np.ndarray) -> tuple[pd.DataFrame, l
     frame = to_frame(table)
     frame.index = index
     return frame, rejects
+
+
+def _warn_rounded(rounded: list[tuple[int, str | None, list[str]]], total: int) -> None:
+    """Say which records had counts with a fraction, now rounded."""
+    lines = [f"{len(rounded):,} of {total:,} session records carry counts with a fraction (the API sends "
+             "whole numbers; its reference's placeholder example does not); they loaded rounded to the "
+             "nearest whole number:"]
+    lines += [f"  record {p}" + (f" (id {i!r})" if i else "") + f": {', '.join(names)}"
+              for p, i, names in rounded[:SHOWN]]
+    if len(rounded) > SHOWN:
+        lines.append(f"  ... and {len(rounded) - SHOWN:,} more")
+    warn_user(RoundedCountsWarning("\n".join(lines)))
 
 
 def _drop_duplicates(frame: pd.DataFrame) -> pd.DataFrame:
@@ -149,7 +172,7 @@ def sessions_frame(
     -------
     DataFrame
         One row per session with the columns and dtypes of
-        ``orq_nb.DTYPES``, whatever the input (empty input included). When ids
+        ``orq_nb.schemas.DTYPES``, whatever the input (empty input included). When ids
         repeat, the most recently updated record is kept, with a
         :class:`DuplicateSessionsWarning`.
 

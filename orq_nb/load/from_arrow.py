@@ -36,6 +36,7 @@ def _text(t: pa.DataType) -> bool:
 _FITS = {
     "text": _text,
     "number": lambda t: pa.types.is_integer(t) or pa.types.is_floating(t),
+    "count": lambda t: pa.types.is_integer(t) or pa.types.is_floating(t),
     "datetime": lambda t: _text(t) or pa.types.is_timestamp(t),
     "strings": lambda t: (pa.types.is_list(t) or pa.types.is_large_list(t)) and (
         _text(t.value_type) or pa.types.is_null(t.value_type)),

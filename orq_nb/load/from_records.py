@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from orq_nb.load.columns import COLUMN_NAMES, COLUMNS, LEVEL_KEYS, Column
+from orq_nb.load.columns import COLUMN_NAMES, COLUMNS, LEVEL_KEYS, NUMERIC, Column
 from orq_nb.load.from_models import is_model, model_record
 from orq_nb.load.validate import Parsed
 
@@ -35,7 +35,8 @@ __all__ = [
     "page_data", "gc_paused",
 ]
 
-_PYTHON_TYPES = {"text": {str}, "number": {int, float}, "strings": {list}, "datetime": {str}}
+_PYTHON_TYPES = {"text": {str}, "number": {int, float}, "count": {int, float}, "strings": {list},
+                 "datetime": {str}}
 _MISSING = object()
 _BLOCK = 512
 
@@ -222,7 +223,7 @@ def _typed(column: Column, values: np.ndarray, given: np.ndarray, flag: np.ndarr
     wrong = given & ~ok
     if wrong.any():
         flag |= wrong & ~_is(values, None)  # a given None is a null, for the validator to judge
-    if column.kind == "number":
+    if column.kind in NUMERIC:
         numbers = np.zeros(len(values))
         rows = np.flatnonzero(ok)
         too_large = np.zeros(len(rows), dtype=bool)

@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.feather as feather
 import pyarrow.parquet as pq
 
-from orq_nb.load.errors import Reject, SessionFileError
+from orq_nb.errors import Reject, SessionFileError
 from orq_nb.load.frame import Errors, check_errors, finish, load_parsed
 from orq_nb.load.from_arrow import parse_table
 from orq_nb.load.from_json import DECODER as _DECODER

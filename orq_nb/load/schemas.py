@@ -12,7 +12,7 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate, validates_schema
 
-from orq_nb.load.fields import NonNegativeNumber, StringList, Text, UtcDateTime
+from orq_nb.load.fields import NonNegativeCount, NonNegativeNumber, StringList, Text, UtcDateTime
 
 __all__ = [
     "BillingSchema",
@@ -116,9 +116,9 @@ class BillingSchema(WireSchema):
 class UsageSchema(WireSchema):
     """Token usage of a session (``usage``)."""
 
-    prompt_tokens = NonNegativeNumber(required=True, metadata={"integer": True})
-    completion_tokens = NonNegativeNumber(required=True, metadata={"integer": True})
-    total_tokens = NonNegativeNumber(required=True, metadata={"integer": True})
+    prompt_tokens = NonNegativeCount(required=True)
+    completion_tokens = NonNegativeCount(required=True)
+    total_tokens = NonNegativeCount(required=True)
 
 
 def _optional_text() -> Text:
@@ -130,9 +130,9 @@ class SessionSchema(WireSchema):
 
     ``duration`` is in milliseconds and loads as ``duration_ms``. Totals are not
     checked against the sums of their parts: the API does not guarantee it.
-    Field metadata says how an update may send a field: ``update=False`` (not a
-    field of an update body), ``integer=True`` (the API takes whole numbers
-    there; loading accepts any number, as records in the wild carry them).
+    Counts (tokens, ``traces_count``) are whole numbers (``80601.0`` loads as
+    ``80601``; ``2.5`` is refused) and load as pandas' nullable ``Int64``. Field
+    metadata ``update=False`` marks a field that no update body carries.
     """
 
     id = Text(data_key="_id", required=True, validate=validate.Length(min=1), metadata={"update": False})
@@ -142,7 +142,7 @@ class SessionSchema(WireSchema):
     tags = StringList(required=True)
     billing = fields.Nested(BillingSchema, required=True)
     usage = fields.Nested(UsageSchema, required=True)
-    traces_count = NonNegativeNumber(required=True, metadata={"integer": True})
+    traces_count = NonNegativeCount(required=True)
     #: The older API's shape only; the current one neither sends nor updates it.
     workspace_id = Text(allow_none=True, metadata={"update": False})
     project_id = _optional_text()

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -64,6 +64,8 @@ class Parsed:
     flag: np.ndarray
     record_at: Callable[[int], Any]
     typed: Callable[[Column, np.ndarray, np.ndarray, np.ndarray], pa.Array] | None = None
+    #: Count column name -> positions whose value has a fraction (flagged: the schema rounds them).
+    fractions: dict[str, np.ndarray] = field(default_factory=dict)
 
     def release(self) -> None:
         """Drop the arrays and the raw records (and with them the source's buffers)."""
@@ -79,7 +81,7 @@ def _released(i: int) -> Any:
 
 def _supported(column: Column) -> tuple:
     """The column's validators, refusing any this module cannot mirror."""
-    known = {"text": rules.Length, "number": rules.Range}
+    known = {"text": rules.Length, "number": rules.Range, "count": rules.Range}
     for validator in column.field.validators:
         if type(validator) is not known.get(column.kind):
             raise TypeError(f"the validator cannot mirror {validator!r} on {column.name!r}")
@@ -129,7 +131,8 @@ def _flag_lengths(array: pa.Array, ok: np.ndarray, validators: tuple, flag: np.n
             flag |= ok & (lengths > rule.max)
 
 
-def _flag_numbers(array: pa.Array, ok: np.ndarray, validators: tuple, flag: np.ndarray) -> None:
+def _flag_numbers(array: pa.Array, ok: np.ndarray, validators: tuple, flag: np.ndarray) -> np.ndarray:
+    """Flag numbers the rules refuse; return the numbers."""
     numbers = array.to_numpy(zero_copy_only=False)
     with np.errstate(invalid="ignore"):
         bad = ~np.isfinite(numbers)
@@ -139,6 +142,20 @@ def _flag_numbers(array: pa.Array, ok: np.ndarray, validators: tuple, flag: np.n
             if rule.max is not None:
                 bad |= (numbers > rule.max) if rule.max_inclusive else (numbers >= rule.max)
     flag |= ok & bad
+    return numbers
+
+
+def _counts(array: pa.Array, ok: np.ndarray, validators: tuple,
+            flag: np.ndarray) -> tuple[pa.Array, np.ndarray]:
+    """A count column as int64, and where a value has a fraction: flagged, for the schema to round and the
+    loader to report (flagged values here are meaningless, 0)."""
+    refused = np.zeros_like(flag)
+    numbers = _flag_numbers(array, ok, validators, refused)
+    with np.errstate(invalid="ignore"):
+        fraction = ok & ~refused & (numbers != np.floor(numbers))
+    flag |= refused | fraction
+    keep = ok & ~flag
+    return pa.array(np.where(keep, numbers, 0).astype(np.int64), mask=~ok), np.flatnonzero(fraction)
 
 
 def _times(array: pa.Array, ok: np.ndarray, flag: np.ndarray) -> pa.Array:
@@ -181,7 +198,8 @@ def _flag_null_items(array: pa.Array | pa.ChunkedArray, flag: np.ndarray) -> Non
         flag[holders[~valid_mask(items)]] = True
 
 
-def _check(column: Column, array: pa.Array, given: np.ndarray, flag: np.ndarray) -> pa.Array:
+def _check(column: Column, array: pa.Array, given: np.ndarray, flag: np.ndarray,
+           parsed_fractions: dict[str, np.ndarray]) -> pa.Array:
     """Check one column's rules; return it in its validated Arrow type."""
     field = column.field
     ok = given & valid_mask(array)
@@ -194,6 +212,11 @@ def _check(column: Column, array: pa.Array, given: np.ndarray, flag: np.ndarray)
         _flag_lengths(array, ok, validators, flag)
     elif column.kind == "number":
         _flag_numbers(array, ok, validators, flag)
+    elif column.kind == "count":
+        counts, fractions = _counts(array, ok, validators, flag)
+        if len(fractions):
+            parsed_fractions[column.name] = fractions
+        return counts
     elif column.kind == "datetime":
         return _times(array, ok, flag)
     else:
@@ -224,7 +247,7 @@ def validate(parsed: Parsed) -> dict[str, pa.Array]:
                 flag |= ~entry[1] if entry is not None else True
                 checked_parents.add(parent)
         array, given = _resolve(parsed, column)
-        out[column.name] = _check(column, array, given, flag)
+        out[column.name] = _check(column, array, given, flag, parsed.fractions)
         _flag_invalid_utf8(out[column.name], flag)
     return out
 

@@ -18,14 +18,14 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from orq_nb.analysis.tags import as_tags
 from orq_nb.api.bodies import filters_body
-from orq_nb.errors import warn_user
+from orq_nb.errors import StoreDriftWarning, StoreError, StoreScopeError, VacuumWarning, warn_user
 from orq_nb.load.columns import COLUMN_NAMES, VALID_SCHEMA
 from orq_nb.load.convert import to_frame
 from orq_nb.load.frame import sessions_frame
+from orq_nb.load.tags import as_tags
 from orq_nb.load.times import utc_timestamp
-from orq_nb.store.errors import StoreDriftWarning, StoreError, StoreScopeError, VacuumWarning, require
+from orq_nb.store.extras import require
 from orq_nb.store.report import SyncReport, WriteReport
 
 __all__ = ["SessionStore"]
@@ -142,7 +142,8 @@ class SessionStore:
             raise ValueError("columns= names no column; leave it out for all of them")
         unknown = set(columns or ()) - set(COLUMN_NAMES)
         if unknown:
-            raise ValueError(f"unknown columns {sorted(unknown)}; the columns are orq_nb.COLUMN_NAMES")
+            raise ValueError(f"unknown columns {sorted(unknown)}; the columns are "
+                             "orq_nb.schemas.COLUMN_NAMES")
         columns = None if columns is None else [c for c in COLUMN_NAMES if c in set(columns)]
         table = self._table(version, as_of)
         if table is None:

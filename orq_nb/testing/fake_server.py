@@ -37,7 +37,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from orq_nb.load.errors import flatten_messages
+from orq_nb.errors import flatten_messages
 from orq_nb.load.sample import SAMPLE_PATH
 from orq_nb.load.schemas import SessionSchema, to_wire
 from orq_nb.testing.wire_rules import page_problem, update_problem

@@ -11,8 +11,8 @@ import pytest
 from scipy import optimize, stats
 
 import orq_nb
-from orq_nb.analysis.bca import loo_median, loo_ratio
-from orq_nb.analysis.compare import COLUMNS, DEFAULT_METRICS, compare_cohorts, compare_tags
+from orq_nb.analysis.compare.bca import loo_median, loo_ratio
+from orq_nb.analysis.compare.comparison import COLUMNS, DEFAULT_METRICS, compare_cohorts, compare_tags
 from orq_nb.analysis.filters import filter_sessions
 from orq_nb.analysis.summaries import tag_counts
 
@@ -494,5 +494,5 @@ def test_compare_tags_marks_tags_without_a_rest(sample):
     assert got.loc["all", "method"] == "none: cohort b is empty"
     assert got.loc["nope", "method"] == "none: cohort a is empty"
     assert got.index[0] == "rag" and np.isfinite(got.loc["rag", "p_adjusted"])
-    with pytest.raises(TypeError, match="unexpected options"):
+    with pytest.raises(TypeError, match="unexpected keyword argument"):
         compare_tags(sample, metrics=["total_cost"])

@@ -8,7 +8,7 @@ import pytest
 from conftest import four_commit_store
 
 import orq_nb
-from orq_nb.analysis.compare import COLUMNS, compare_cohorts, compare_tags
+from orq_nb.analysis.compare.comparison import COLUMNS, compare_cohorts, compare_tags
 from orq_nb.testing import generate_sessions
 
 distributed = pytest.importorskip("distributed", reason="the test extra installs dask and distributed")

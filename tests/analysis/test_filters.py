@@ -55,7 +55,7 @@ def reference(df, tags, match, exclude, projects, start, end):
     return df[np.array(keep, dtype=bool)] if len(df) else df
 
 
-@pytest.mark.filterwarnings("ignore::orq_nb.UnknownTagWarning")  # picks include tags no row has
+@pytest.mark.filterwarnings("ignore::orq_nb.errors.UnknownTagWarning")  # picks include tags no row has
 @settings(max_examples=150, deadline=None)
 @given(rows, picks, st.sampled_from(["any", "all"]), picks,
        st.none() | st.lists(st.sampled_from(PROJECTS), max_size=2),
@@ -128,16 +128,16 @@ def test_unknown_match_is_refused():
 def test_repeated_tags_with_match_all_still_match():
     df = frame([(["a"], "p1", 1, 0.0), (["b"], "p1", 1, 0.0)])
     assert filter_sessions(df, tags=["a", "a"], match="all")["id"].tolist() == ["s0"]
-    with pytest.warns(orq_nb.UnknownTagWarning, match="'zz'"):
+    with pytest.warns(orq_nb.errors.UnknownTagWarning, match="'zz'"):
         assert filter_sessions(df, tags=["a", "zz"], match="all").empty
 
 
 def test_an_unknown_tag_warns_and_names_the_closest_ones():
     df = orq_nb.load_sample()
-    with pytest.warns(orq_nb.UnknownTagWarning, match=r"'voise' \(closest: 'voice'"):
+    with pytest.warns(orq_nb.errors.UnknownTagWarning, match=r"'voise' \(closest: 'voice'"):
         picked = orq_nb.filter_sessions(df, tags=["voice", "voise"])
     assert len(picked) == len(orq_nb.filter_sessions(df, tags="voice"))  # the known one still counts
-    with pytest.warns(orq_nb.UnknownTagWarning, match="'zzz-nothing-like-it'$"):
+    with pytest.warns(orq_nb.errors.UnknownTagWarning, match="'zzz-nothing-like-it'$"):
         orq_nb.filter_sessions(df, exclude_tags="zzz-nothing-like-it")
 
 

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 import orq_nb
-from orq_nb.analysis.errors import StaleDataWarning
-from orq_nb.analysis.forecast import FORECAST_COLUMNS, run_rate, spend_forecast
+from orq_nb.analysis.spend.forecast import FORECAST_COLUMNS, run_rate, spend_forecast
+from orq_nb.errors import StaleDataWarning
 
 START = pd.Timestamp("2026-01-01", tz="UTC")
 WEEK = np.array([1, 1, 1, 1, 1, 0.6, 0.6])
@@ -25,7 +25,7 @@ def daily_frame(series: dict[str, np.ndarray], start: pd.Timestamp = START, per_
                 tags.append([tag])
     n = len(costs)
     data = {c: pd.Series([None] * n, dtype=object) if t == np.dtype(object) else
-            pd.Series([np.nan] * n, dtype=t) for c, t in orq_nb.DTYPES.items()}
+            pd.Series([np.nan] * n, dtype=t) for c, t in orq_nb.schemas.DTYPES.items()}
     data.update(id=pd.Series([f"s{i}" for i in range(n)], dtype="str"),
                 started_at=pd.Series(stamps, dtype="datetime64[us, UTC]"),
                 total_cost=pd.Series(costs, dtype=float),
@@ -99,7 +99,7 @@ def test_a_steady_weekly_series_is_forecast_closely():
     rng = np.random.default_rng(21)
     values = weekly_series(90, rng, cv=0.03)
     as_of = START + pd.Timedelta(days=64)
-    got = spend_forecast(daily_frame({"a": values}), as_of=as_of, interval=0.98).iloc[0]
+    got = spend_forecast(daily_frame({"a": values}), as_of=as_of, confidence=0.98).iloc[0]
     actual = values[59:90].sum()
     assert got["spent"] == pytest.approx(values[59:64].sum())
     assert abs(got["forecast"] / actual - 1) < 0.03 and got["low"] <= actual <= got["high"]
@@ -137,7 +137,7 @@ def test_short_histories_fall_back_to_the_level_then_the_run_rate():
 
 
 def test_a_wider_interval_holds_more(sample):
-    narrow, wide = (spend_forecast(sample, by="tag", as_of="2026-10-15", interval=p) for p in (0.5, 0.95))
+    narrow, wide = (spend_forecast(sample, by="tag", as_of="2026-10-15", confidence=p) for p in (0.5, 0.95))
     assert (narrow["forecast"] == wide["forecast"]).all()
     assert (wide["low"] <= narrow["low"]).all() and (wide["high"] >= narrow["high"]).all()
     assert ((wide["high"] - wide["low"]) > (narrow["high"] - narrow["low"])).all()
@@ -162,7 +162,8 @@ def test_empty_frames_and_now_as_the_default(sample):
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"interval": 1.0}, "interval"), ({"interval": True}, "interval"), ({"interval": 0}, "interval"),
+    ({"confidence": 1.0}, "confidence"), ({"confidence": True}, "confidence"),
+    ({"confidence": 0}, "confidence"),
     ({"until": "2026-10-01"}, "until"), ({"by": "model"}, "by must be"),
 ])
 def test_bad_arguments_are_named(sample, kwargs, message):

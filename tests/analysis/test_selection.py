@@ -50,7 +50,7 @@ def near_an_edge(point, polygon, tolerance=1e-6) -> bool:
 @given(st.lists(st.tuples(values, values), max_size=30), st.tuples(values, values), st.tuples(values, values),
        st.booleans(), st.booleans())
 def test_box_selects_exactly_the_points_inside(points, xs, ys, log_x, log_y):
-    got = set(orq_nb.select_box(frame(points), xs, ys, log_x=log_x, log_y=log_y)["id"])
+    got = set(orq_nb.select_box(frame(points), duration=xs, cost=ys, log_x=log_x, log_y=log_y)["id"])
     (x0, x1), (y0, y1) = sorted(xs), sorted(ys)
     want = {f"s{i}" for i, (x, y) in enumerate(points)
             # seconds as the frame holds them (milliseconds / 1000)
@@ -62,7 +62,7 @@ def test_box_selects_exactly_the_points_inside(points, xs, ys, log_x, log_y):
 @given(st.lists(st.tuples(values, values), max_size=40),
        st.lists(st.tuples(positive, positive), min_size=3, max_size=8), st.booleans(), st.booleans())
 def test_lasso_selects_exactly_the_points_inside(points, polygon, log_x, log_y):
-    got = set(orq_nb.select_lasso(frame(points), polygon, log_x=log_x, log_y=log_y)["id"])
+    got = set(orq_nb.select_lasso(frame(points), polygon=polygon, log_x=log_x, log_y=log_y)["id"])
     drawn = [on_plot(x, y, log_x, log_y) for x, y in polygon]
     for i, (x, y) in enumerate(points):
         where = on_plot(x, y, log_x, log_y)
@@ -74,8 +74,8 @@ def test_lasso_selects_exactly_the_points_inside(points, polygon, log_x, log_y):
 
 def test_a_lasso_needs_a_polygon_that_exists_on_the_axes():
     with pytest.raises(ValueError, match="at least three"):
-        orq_nb.select_lasso(frame([(1, 1)]), [(1, 1), (2, 2)])
+        orq_nb.select_lasso(frame([(1, 1)]), polygon=[(1, 1), (2, 2)])
     with pytest.raises(ValueError, match="above zero"):
-        orq_nb.select_lasso(frame([(1, 1)]), [(0, 1), (2, 2), (2, 1)], log_x=True)
-    assert np.array_equal(orq_nb.select_box(orq_nb.load_sample(), (0, 1e9), (0, 1e9)).index,
+        orq_nb.select_lasso(frame([(1, 1)]), polygon=[(0, 1), (2, 2), (2, 1)], log_x=True)
+    assert np.array_equal(orq_nb.select_box(orq_nb.load_sample(), duration=(0, 1e9), cost=(0, 1e9)).index,
                           orq_nb.load_sample().index)

@@ -9,7 +9,7 @@ from scipy import stats
 
 import orq_nb
 from orq_nb.analysis.filters import filter_sessions
-from orq_nb.analysis.spend import COLUMNS, KEEP, SCALE_DAYS, spend_anomalies, top_anomalies
+from orq_nb.analysis.spend.anomalies import COLUMNS, KEEP, SCALE_DAYS, spend_anomalies, top_anomalies
 from orq_nb.analysis.summaries import daily_summary
 
 START = pd.Timestamp("2026-03-02", tz="UTC")  # a Monday
@@ -20,7 +20,7 @@ def frame(days, costs, tags=None, projects=None, durations=None) -> pd.DataFrame
     """A sessions frame (every column of the layout) with one session per (day offset, cost)."""
     n = len(costs)
     data = {c: pd.Series([None] * n, dtype=object) if t == np.dtype(object) else
-            pd.Series([np.nan] * n, dtype=t) for c, t in orq_nb.DTYPES.items()}
+            pd.Series([np.nan] * n, dtype=t) for c, t in orq_nb.schemas.DTYPES.items()}
     data["id"] = pd.Series([f"s{i}" for i in range(n)], dtype="str")
     stamps = START + pd.to_timedelta(np.asarray(days, dtype=float), unit="D")
     data["started_at"] = pd.Series(stamps, dtype="datetime64[us, UTC]")

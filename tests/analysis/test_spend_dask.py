@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 from conftest import four_commit_store
 
-from orq_nb.analysis.forecast import spend_forecast
-from orq_nb.analysis.spend import spend_anomalies
+from orq_nb.analysis.spend.anomalies import spend_anomalies
+from orq_nb.analysis.spend.forecast import spend_forecast
 from orq_nb.testing import generate_sessions
 
 distributed = pytest.importorskip("distributed", reason="the test extra installs dask and distributed")

@@ -10,9 +10,9 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from orq_nb.analysis.compare import compare_cohorts
-from orq_nb.analysis.forecast import spend_forecast
-from orq_nb.analysis.spend import spend_anomalies
+from orq_nb.analysis.compare.comparison import compare_cohorts
+from orq_nb.analysis.spend.anomalies import spend_anomalies
+from orq_nb.analysis.spend.forecast import spend_forecast
 from orq_nb.testing.families import START, anomaly_score, compare_family, month_total, spend_family
 
 

@@ -39,7 +39,7 @@ def fake(records):
 def test_query_fetches_every_page_in_order_into_the_fixed_layout(fake, records):
     client = client_for(fake, page_size=20)
     df = client.query_sessions(progress=False)
-    assert df.dtypes.to_dict() == orq_nb.DTYPES
+    assert df.dtypes.to_dict() == orq_nb.schemas.DTYPES
     assert sorted(df["id"]) == sorted(r["_id"] for r in records)
     assert df["started_at"].is_monotonic_decreasing  # the fake's order, kept page by page
     assert df.attrs["orq_nb"] == {"count": 250, "records": 250, "sessions": 250, "rejected": 0,
@@ -71,7 +71,7 @@ def test_tags_get_update_delete(fake):
     assert (updated["tags"], updated["title"], updated["duration_ms"]) == (["x"], "renamed", 99.0)
     assert client.update_session("s3", clear_tags=True)["tags"] == []
     client.delete_session("s3")
-    with pytest.raises(orq_nb.OrqNotFoundError, match="session 's3' not found"):
+    with pytest.raises(orq_nb.errors.OrqNotFoundError, match="session 's3' not found"):
         client.get_session("s3")
 
 
@@ -154,28 +154,28 @@ def test_retry_after_http_date_and_seconds_parse():
 def test_exhausted_retries_raise_typed_errors(fake):
     client = client_for(fake, max_retries=2)
     fake.inject(*[Fault("status", 429, retry_after="0", path="/v2/sessions/tags")] * 3)
-    with pytest.raises(orq_nb.OrqRateLimitError, match="HTTP 429"):
+    with pytest.raises(orq_nb.errors.OrqRateLimitError, match="HTTP 429"):
         client.session_tags()
     fake.inject(*[Fault("html", 502, path="/v2/sessions/tags")] * 3)
-    with pytest.raises(orq_nb.OrqAPIError, match=r"HTTP 502: <html><body><h1>502 Bad Gateway") as info:
+    with pytest.raises(orq_nb.errors.OrqAPIError, match=r"HTTP 502: <html><body><h1>502 Bad Gateway") as info:
         client.session_tags()
     assert info.value.status == 502
     fake.inject(*[Fault("drop", path="/v2/sessions/tags")] * 3)
-    with pytest.raises(orq_nb.OrqAPIError, match="no answer: ConnectionError after 3 attempts"):
+    with pytest.raises(orq_nb.errors.OrqAPIError, match="no answer: ConnectionError after 3 attempts"):
         client.session_tags()
 
 
 def test_truncated_body_is_an_api_error_with_an_excerpt(fake):
     fake.inject(Fault("truncate", path="/v2/sessions/s1"))
     expected = r"HTTP 200: the answer is not valid JSON: '\{\"_id\": \"s1\""
-    with pytest.raises(orq_nb.OrqAPIError, match=expected) as info:
+    with pytest.raises(orq_nb.errors.OrqAPIError, match=expected) as info:
         client_for(fake).get_session("s1")
     assert info.value.status == 200
 
 
 def test_wrong_key_is_an_auth_error_with_a_hint(fake):
     bad = orq_nb.OrqClient(api_key="wrong", base_url=fake.url, backoff=0.01)
-    with pytest.raises(orq_nb.OrqAuthError, match="HTTP 401: Invalid API key .*ORQ_API_KEY"):
+    with pytest.raises(orq_nb.errors.OrqAuthError, match="HTTP 401: Invalid API key .*ORQ_API_KEY"):
         bad.query_sessions()
 
 
@@ -184,7 +184,7 @@ def test_key_and_url_come_from_the_environment(fake, monkeypatch):
     monkeypatch.setenv("ORQ_BASE_URL", fake.url)
     assert orq_nb.OrqClient().count_sessions() == 250
     monkeypatch.delenv("ORQ_API_KEY")
-    with pytest.raises(orq_nb.OrqAuthError, match="no API key"):
+    with pytest.raises(orq_nb.errors.OrqAuthError, match="no API key"):
         orq_nb.OrqClient()
 
 
@@ -192,20 +192,20 @@ def test_page_with_an_invalid_record_follows_the_errors_policy(records):
     records[7]["billing"]["total_cost"] = -1
     with FakeOrqServer(records, api_key=KEY) as fake:
         client = client_for(fake, page_size=50)
-        with pytest.raises(orq_nb.SessionValidationError, match="billing.total_cost"):
+        with pytest.raises(orq_nb.errors.SessionValidationError, match="billing.total_cost"):
             client.query_sessions(progress=False)
         rejects = []
-        with pytest.warns(orq_nb.SessionsSkippedWarning):
+        with pytest.warns(orq_nb.errors.SessionsSkippedWarning):
             df = client.query_sessions(errors="skip", rejects=rejects, progress=False)
         assert len(df) == 249 and [r.id for r in rejects] == ["s7"]
         assert df.attrs["orq_nb"]["rejected"] == 1
-        with pytest.raises(orq_nb.SessionValidationError):
+        with pytest.raises(orq_nb.errors.SessionValidationError):
             list(client.iter_sessions())
 
 
 def test_max_records_caps_and_says_so(fake):
     client = client_for(fake, page_size=20)
-    with pytest.warns(orq_nb.FetchWarning, match="stopped at max_records=45; 250 sessions match"):
+    with pytest.warns(orq_nb.errors.FetchWarning, match="stopped at max_records=45; 250 sessions match"):
         df = client.query_sessions(max_records=45, progress=False)
     assert len(df) == 45 and df.attrs["orq_nb"]["capped"] is True
     assert [p for _, p in fake.requests].count("/v2/sessions/query") == 3
@@ -223,7 +223,7 @@ def test_concurrent_paging_under_faults_returns_each_session_once(fake, records)
 
 def test_walks_has_more_when_counting_fails(fake):
     fake.inject(Fault("status", 500, path="/v2/sessions/count"))
-    with pytest.warns(orq_nb.FetchWarning, match="completeness was not checked"):
+    with pytest.warns(orq_nb.errors.FetchWarning, match="completeness was not checked"):
         df = client_for(fake, page_size=40, max_retries=0).query_sessions(progress=False)
     assert len(df) == 250 and df.attrs["orq_nb"]["count"] is None
 
@@ -236,7 +236,8 @@ def test_count_that_disagrees_with_the_pages_is_warned(fake, monkeypatch):
         return (status, {"count": data["count"] - 5}) if path.endswith("/count") else (status, data)
 
     monkeypatch.setattr(fake, "handle", stale_count)
-    with pytest.warns(orq_nb.FetchWarning, match="counted 245 sessions but the pages held 250 records"):
+    with pytest.warns(orq_nb.errors.FetchWarning,
+                      match="counted 245 sessions but the pages held 250 records"):
         df = client_for(fake, page_size=50).query_sessions(progress=False)
     assert len(df) == 250
 
@@ -252,7 +253,7 @@ def test_duplicates_across_pages_are_dropped(fake, monkeypatch):
 
     monkeypatch.setattr(fake, "handle", repeat_first)
     with warnings.catch_warnings():
-        warnings.simplefilter("error", orq_nb.DuplicateSessionsWarning)
+        warnings.simplefilter("error", orq_nb.errors.DuplicateSessionsWarning)
         df = client_for(fake, page_size=100).query_sessions(progress=False)
     assert len(df) == 250 and df["id"].is_unique
 
@@ -265,7 +266,7 @@ def test_the_key_never_shows(fake):
         with pytest.raises(orq_nb.OrqError) as info:
             client.get_session("s1")
         texts += [str(info.value), repr(info.value)]
-    with pytest.raises(orq_nb.OrqAuthError) as info:
+    with pytest.raises(orq_nb.errors.OrqAuthError) as info:
         orq_nb.OrqClient(api_key=KEY + "x", base_url=fake.url).count_sessions()
     texts.append(str(info.value))
     assert not [t for t in texts if KEY in t]
@@ -289,8 +290,8 @@ def test_counts_do_not_depend_on_the_callers_warning_filters(records):
     records[3]["duration"] = -1
     with FakeOrqServer(records, api_key=KEY, now=dt.datetime(2026, 10, 29, tzinfo=dt.UTC)) as fake:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", orq_nb.SessionsSkippedWarning)
-            warnings.simplefilter("error", orq_nb.FetchWarning)  # no false "the data changed"
+            warnings.simplefilter("ignore", orq_nb.errors.SessionsSkippedWarning)
+            warnings.simplefilter("error", orq_nb.errors.FetchWarning)  # no false "the data changed"
             df = client_for(fake).query_sessions(errors="skip", progress=False)
     assert len(df) == 249 and df.attrs["orq_nb"]["rejected"] == 1
 
@@ -316,7 +317,7 @@ def test_a_write_cut_mid_body_is_read_back_before_it_is_sent_again(fake):
 def test_a_redirect_loop_is_an_orq_error(fake):
     client = client_for(fake)
     fake.inject(Fault("redirect", path="/v2/sessions/tags"))
-    with pytest.raises(orq_nb.OrqAPIError, match="redirected to '/v2/sessions/tags'"):
+    with pytest.raises(orq_nb.errors.OrqAPIError, match="redirected to '/v2/sessions/tags'"):
         client.session_tags()
     fake.faults.clear()
 

@@ -112,7 +112,7 @@ def test_the_fake_refuses_what_the_sdk_refuses(fake, filters):
         sdk.ListThreadsRequest.model_validate({"filters": filters})
     transport = orq_nb.OrqClient(api_key=fake.api_key, base_url=fake.url, backoff=0.01)._http
     for path in REQUESTS:
-        with pytest.raises(orq_nb.OrqAPIError) as error:
+        with pytest.raises(orq_nb.errors.OrqAPIError) as error:
             transport.request("POST", path, {"filters": filters, "limit": 10, "page": 1})
         assert error.value.status == 400
 
@@ -181,7 +181,7 @@ def test_updates_the_sdk_would_refuse_or_drop_are_refused_before_any_request(fak
 ])
 def test_the_fake_refuses_update_bodies_orq_nb_never_sends(fake, body):
     transport = orq_nb.OrqClient(api_key=fake.api_key, base_url=fake.url, backoff=0.01)._http
-    with pytest.raises(orq_nb.OrqAPIError) as error:
+    with pytest.raises(orq_nb.errors.OrqAPIError) as error:
         transport.request("PATCH", "/v2/sessions/" + fake.sessions()[0]["_id"], body)
     assert error.value.status == 400
 
@@ -194,7 +194,7 @@ def test_what_the_sdk_hands_out_loads(fake):
     dumps = [t.model_dump(by_alias=True) for t in page.data]  # aware datetimes, not strings
     for given in (page, page.data, [page], iter(page.data), dumps):
         df = orq_nb.sessions_frame(given)
-        assert df.dtypes.to_dict() == orq_nb.DTYPES
+        assert df.dtypes.to_dict() == orq_nb.schemas.DTYPES
         pd.testing.assert_frame_equal(df.drop(columns="workspace_id"), expected)
     one = client.sessions.get(session_id=page.data[0].id)
     assert orq_nb.sessions_frame(one)["id"].tolist() == [page.data[0].id]

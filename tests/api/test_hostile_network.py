@@ -23,7 +23,7 @@ import pytest
 from conftest import session
 
 import orq_nb
-from orq_nb.api.errors import OrqConnectionError, OrqPagingError, OrqRedirectError, OrqTimeoutError
+from orq_nb.errors import OrqConnectionError, OrqPagingError, OrqRedirectError, OrqTimeoutError
 from orq_nb.testing import FakeOrqServer, Fault
 
 KEY = "sk-hostile-key-0123456789"
@@ -196,7 +196,7 @@ def test_sessions_shifted_across_pages_are_all_returned_exactly_once(fake):
     fake.before_page = shifting(fake, at_page=9)
     client = client_for(fake, page_size=25, max_workers=1)
     with warnings.catch_warnings():
-        warnings.simplefilter("error", orq_nb.FetchWarning)  # nothing may be missing: no warning
+        warnings.simplefilter("error", orq_nb.errors.FetchWarning)  # nothing may be missing: no warning
         df = within(HANG * 3, client.query_sessions, progress=False)
     assert survivors <= set(df["id"]) and df["id"].is_unique
 
@@ -211,13 +211,13 @@ def test_iter_sessions_warns_how_many_may_be_missing_after_a_shift(fake):
     fake.latency = 0.15
     fake.before_page = shifting(fake, at_page=9)
     client = client_for(fake, page_size=25)
-    with pytest.warns(orq_nb.FetchWarning, match="up to about 1 of those that existed throughout"):
+    with pytest.warns(orq_nb.errors.FetchWarning, match="up to about 1 of those that existed throughout"):
         within(HANG * 3, lambda: list(client.iter_sessions()))
 
 
 def test_a_failed_count_says_completeness_was_not_checked(fake):
     fake.inject(Fault("status", 500, path="/v2/sessions/count"))
-    with pytest.warns(orq_nb.FetchWarning, match="completeness was not checked"):
+    with pytest.warns(orq_nb.errors.FetchWarning, match="completeness was not checked"):
         df = client_for(fake, max_retries=0).query_sessions(progress=False)
     assert len(df) == 250
 
@@ -261,7 +261,7 @@ def test_every_network_failure_is_an_orq_api_error_subclass(fake):
         fake.inject(fault)
         with pytest.raises(kind):
             client.session_tags()
-        assert issubclass(kind, orq_nb.OrqAPIError)
+        assert issubclass(kind, orq_nb.errors.OrqAPIError)
         fake.faults.clear()
 
 
@@ -316,13 +316,13 @@ def test_a_loopback_base_url_never_goes_through_a_proxy(fake, monkeypatch):
 def test_a_key_echoed_by_the_server_is_masked_everywhere(fake, caplog, recwarn):
     client = client_for(fake, max_retries=1)
     fake.inject(Fault("echo", 502, path="/v2/sessions/count"), Fault("echo", 502, path="/v2/sessions/count"))
-    with caplog.at_level(logging.DEBUG, logger="orq_nb"), pytest.raises(orq_nb.OrqAPIError) as caught:
+    with caplog.at_level(logging.DEBUG, logger="orq_nb"), pytest.raises(orq_nb.errors.OrqAPIError) as caught:
         client.count_sessions()
     message = str(caught.value)
     assert "Authorization" in message and KEY not in message and "***" in message
     fake.inject(Fault("echo", 502, path="/v2/sessions/count"))
     with caplog.at_level(logging.DEBUG, logger="orq_nb"):
-        with pytest.warns(orq_nb.FetchWarning) as warned:
+        with pytest.warns(orq_nb.errors.FetchWarning) as warned:
             client_for(fake, max_retries=0).query_sessions(progress=False)
     texts = [caplog.text, *(str(w.message) for w in warned), *(str(w.message) for w in recwarn)]
     assert all(KEY not in t for t in texts) and any("***" in t for t in texts)
@@ -357,7 +357,7 @@ def test_a_parallel_fetch_slows_down_before_the_rate_limit_rather_than_after():
     with FakeOrqServer(records(), api_key=KEY, now=NOW, rate_limit=(30, 1.0)) as fake:
         client = client_for(fake, page_size=5, max_workers=8)  # 51 requests against 30 a second
         with warnings.catch_warnings():
-            warnings.simplefilter("error", orq_nb.FetchWarning)
+            warnings.simplefilter("error", orq_nb.errors.FetchWarning)
             df = within(HANG, client.query_sessions, progress=False)
         assert len(df) == 250
         assert fake.too_many == 0  # never answered 429: the client waited for the window instead
@@ -368,7 +368,7 @@ def test_a_parallel_fetch_slows_down_before_the_rate_limit_rather_than_after():
 # -- found in review ---------------------------------------------------------------------------------
 def test_a_key_with_a_stray_newline_works_and_a_malformed_key_is_refused_without_showing_it(fake):
     assert orq_nb.OrqClient(api_key=KEY + "\n", base_url=fake.url).count_sessions() == 250
-    with pytest.raises(orq_nb.OrqAuthError) as caught:
+    with pytest.raises(orq_nb.errors.OrqAuthError) as caught:
         orq_nb.OrqClient(api_key="sk-two words", base_url=fake.url)
     assert "two words" not in str(caught.value)
 

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 import orq_nb
-from orq_nb.analysis.compare import compare_cohorts
+from orq_nb.analysis.compare.comparison import compare_cohorts
 from orq_nb.analysis.filters import filter_sessions
 from orq_nb.explore.compare_panel import (
     DPI,

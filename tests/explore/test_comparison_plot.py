@@ -7,7 +7,7 @@ import pytest
 from matplotlib.collections import PathCollection
 
 import orq_nb
-from orq_nb.analysis.compare import compare_cohorts, compare_tags
+from orq_nb.analysis.compare.comparison import compare_cohorts, compare_tags
 from orq_nb.explore.comparison_plot import plot_comparison
 
 

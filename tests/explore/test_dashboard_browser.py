@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 import orq_nb
-from orq_nb.analysis.compare import compare_cohorts
+from orq_nb.analysis.compare.comparison import compare_cohorts
 from orq_nb.analysis.filters import filter_sessions
 from orq_nb.explore.compare_panel import PLOT_WIDTH, comparison_table
 from orq_nb.explore.explorer import summary_text

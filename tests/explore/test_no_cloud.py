@@ -21,7 +21,7 @@ def figures():
     for name, df, options in [
         ("sample by tag", SAMPLE, {}), ("by project", SAMPLE, {"color_by": "project_id"}),
         ("uncoloured", SAMPLE, {"color_by": None}), ("sampled", SAMPLE, {"max_points": 100}),
-        ("highlighted", SAMPLE, {"highlight": SAMPLE["id"].head(5)}), ("linear", missing, {"logy": False}),
+        ("highlighted", SAMPLE, {"highlight": SAMPLE["id"].head(5)}), ("linear", missing, {"log_y": False}),
         ("empty", SAMPLE.iloc[:0], {}), ("tagless", tagless, {}),
     ]:
         yield f"plot_duration_vs_cost {name}", orq_nb.plot_duration_vs_cost(df, backend="plotly", **options)

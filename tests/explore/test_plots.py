@@ -66,7 +66,7 @@ def test_zero_cost_sessions_are_counted_in_the_title(sample):
     ax = plot_duration_vs_cost(df)
     assert len(points(ax)) == 7
     assert ax.get_title().endswith("3 with zero duration or cost not shown")
-    assert len(points(plot_duration_vs_cost(df, logy=False))) == 10
+    assert len(points(plot_duration_vs_cost(df, log_y=False))) == 10
 
 
 def test_large_frames_switch_to_density_and_say_so(sample):
@@ -117,7 +117,7 @@ def test_missing_costs_are_left_out_and_counted_on_linear_axes_in_density_mode(s
     df = sample.copy()
     gone = df.index[: int(len(df) * share)]
     df.loc[gone, "total_cost"] = np.nan
-    out = plot_duration_vs_cost(df, color_by=color_by, logx=False, logy=False, max_points=100,
+    out = plot_duration_vs_cost(df, color_by=color_by, log_x=False, log_y=False, max_points=100,
                                 backend=backend)
     title = out.get_title() if backend == "matplotlib" else out.layout.title.text
     assert f"; {len(gone):,} with no duration or cost not shown" in title, title
@@ -125,24 +125,24 @@ def test_missing_costs_are_left_out_and_counted_on_linear_axes_in_density_mode(s
         assert f"{len(df) - len(gone):,} sessions" in title or f"of {len(df) - len(gone):,} drawn" in title
 
 
-@pytest.mark.parametrize("logy", [True, False])
-def test_cost_ticks_are_dollars_in_plain_digits_on_every_backend(sample, logy):
+@pytest.mark.parametrize("log_y", [True, False])
+def test_cost_ticks_are_dollars_in_plain_digits_on_every_backend(sample, log_y):
     df = sample.copy()
     df.loc[df.index[:5], "total_cost"] = 1e-5  # down to a hundred-thousandth of a dollar
-    ax = plot_duration_vs_cost(df, logy=logy)
+    ax = plot_duration_vs_cost(df, log_y=log_y)
     ax.figure.canvas.draw()
     labels = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
     assert labels and all(label.lstrip("-").startswith("$") and "e" not in label for label in labels), labels
-    if logy:
+    if log_y:
         assert "$0.00001" in labels
         assert not [t.get_text() for t in ax.yaxis.get_minorticklabels() if t.get_text()]
-    fig = plot_duration_vs_cost(df, logy=logy, backend="plotly")
+    fig = plot_duration_vs_cost(df, log_y=log_y, backend="plotly")
     assert fig.layout.yaxis.tickprefix == "$" and fig.layout.yaxis.tickformat == "~r"  # not 100µ
-    assert fig.layout.yaxis.dtick == (1 if logy else None)  # one label a decade: no "2" and "5" between
+    assert fig.layout.yaxis.dtick == (1 if log_y else None)  # one label a decade: no "2" and "5" between
     explorer = orq_nb.explore(df)
-    explorer.log_y.value = logy
+    explorer.log_y.value = log_y
     yaxis = explorer.plot.layout["yaxis"]
-    assert yaxis["tickprefix"] == "$" and yaxis.get("dtick") == (1 if logy else None)
+    assert yaxis["tickprefix"] == "$" and yaxis.get("dtick") == (1 if log_y else None)
 
 
 def test_dollar_labels():

@@ -8,7 +8,7 @@ import pytest
 
 import orq_nb
 from orq_nb.analysis.filters import filter_sessions
-from orq_nb.analysis.spend import spend_anomalies
+from orq_nb.analysis.spend.anomalies import spend_anomalies
 from orq_nb.explore import spend_panel
 from orq_nb.explore.spend_panel import flagged_html, spend_rows
 

@@ -9,8 +9,8 @@ import pytest
 from matplotlib.collections import PathCollection
 
 import orq_nb
-from orq_nb.analysis.forecast import spend_forecast
-from orq_nb.analysis.spend import spend_anomalies
+from orq_nb.analysis.spend.anomalies import spend_anomalies
+from orq_nb.analysis.spend.forecast import spend_forecast
 from orq_nb.explore.common import usd
 from orq_nb.explore.spend_plot import MAX_GROUPS, plot_spend, rank_groups
 

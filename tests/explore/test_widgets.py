@@ -144,7 +144,7 @@ def test_density_for_many_sessions_and_box_and_lasso_still_select_underneath(sam
     lasso = {"event": "lasso", "x": [2, 200, 200, 2], "y": [0.0005, 0.0005, 0.05, 0.002]}
     explorer.plot._event(lasso)
     polygon = list(zip(lasso["x"], lasso["y"], strict=True))
-    want = orq_nb.select_lasso(sample, polygon, log_x=True, log_y=True)
+    want = orq_nb.select_lasso(sample, polygon=polygon, log_x=True, log_y=True)
     assert set(explorer.selected_ids) == set(want["id"]) and len(want)
     explorer.plot._event({"event": "deselect"})
     assert explorer.selected_ids == []

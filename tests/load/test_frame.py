@@ -25,7 +25,7 @@ EXPECTED_COLUMNS = [
 
 def assert_layout(df: pd.DataFrame) -> None:
     assert list(df.columns) == EXPECTED_COLUMNS
-    assert df.dtypes.to_dict() == orq_nb.DTYPES
+    assert df.dtypes.to_dict() == orq_nb.schemas.DTYPES
     assert isinstance(df.index, pd.RangeIndex) and df.index.start == 0
 
 
@@ -33,9 +33,9 @@ def test_columns_and_dtypes_are_derived_from_the_schema():
     fields = SessionSchema().fields
     nested = {"billing", "usage"}
     flat = [n for n in fields if n not in nested]
-    assert set(orq_nb.COLUMN_NAMES) == set(flat) | set(fields["billing"].schema.fields) | set(
+    assert set(orq_nb.schemas.COLUMN_NAMES) == set(flat) | set(fields["billing"].schema.fields) | set(
         fields["usage"].schema.fields)
-    assert list(orq_nb.COLUMN_NAMES) == EXPECTED_COLUMNS
+    assert list(orq_nb.schemas.COLUMN_NAMES) == EXPECTED_COLUMNS
     kinds = {c.name: str(c.dtype) for c in COLUMNS}
     assert kinds["duration_ms"] == "float64" and kinds["started_at"] == "datetime64[us, UTC]"
     assert kinds["project_id"] == "str" and kinds["tags"] == "object"
@@ -49,7 +49,9 @@ def test_empty_input_has_the_fixed_layout(empty):
 
 
 def test_seed_example_loads_to_the_fixed_columns(seed):
-    df = orq_nb.sessions_frame([seed])
+    with pytest.warns(orq_nb.errors.RoundedCountsWarning,
+                      match=r"record 0 \(id '<id>'\): prompt_tokens, completion_tokens, total_tokens, traces_count"):
+        df = orq_nb.sessions_frame([seed])
     assert_layout(df)
     row = df.iloc[0]
     assert (row["id"], row["external_id"], row["workspace_id"]) == ("<id>", "<id>", "<id>")
@@ -57,7 +59,9 @@ def test_seed_example_loads_to_the_fixed_columns(seed):
     assert row[["duration_ms", "input_cost", "output_cost", "total_cost"]].tolist() == [
         5045.15, 5555.25, 4733.47, 1894.97]
     assert row[["prompt_tokens", "completion_tokens", "total_tokens", "traces_count"]].tolist() == [
-        6845.06, 3268.46, 2326.57, 9869.92]
+        6845, 3268, 2327, 9870]
+    assert {str(df[c].dtype) for c in ["prompt_tokens", "completion_tokens", "total_tokens", "traces_count"]} == {
+        "Int64"}
     assert pd.isna(row["project_id"]) and pd.isna(row["started_at"])
 
 
@@ -92,7 +96,7 @@ BAD = [
 def test_bad_record_error_names_record_and_field(what, spoil, field, reason):
     records = [session(i) for i in range(5)]
     spoil(records[3])
-    with pytest.raises(orq_nb.SessionValidationError) as info:
+    with pytest.raises(orq_nb.errors.SessionValidationError) as info:
         orq_nb.sessions_frame(records)
     text = str(info.value)
     assert "1 of 5 session records are invalid" in text
@@ -103,7 +107,8 @@ def test_bad_record_error_names_record_and_field(what, spoil, field, reason):
 
 
 def test_non_object_record_is_named_by_position():
-    with pytest.raises(orq_nb.SessionValidationError, match=r"record 1: \(record\): Invalid input type"):
+    with pytest.raises(orq_nb.errors.SessionValidationError,
+                       match=r"record 1: \(record\): Invalid input type"):
         orq_nb.sessions_frame([session(0), "oops", session(2)])
 
 
@@ -113,21 +118,22 @@ def test_skip_returns_every_other_row_and_all_rejects():
         spoil(records[i])
     records.append(42)
     rejects = []
-    with pytest.warns(orq_nb.SessionsSkippedWarning, match="7 of 9 session records were invalid") as info:
+    with pytest.warns(orq_nb.errors.SessionsSkippedWarning,
+                      match="7 of 9 session records were invalid") as info:
         df = orq_nb.sessions_frame(records, errors="skip", rejects=rejects)
     assert df["id"].tolist() == ["s0", "s3"]
     assert_layout(df)
     assert [r.position for r in rejects] == [1, 2, 4, 5, 6, 7, 8]
     assert [r.id for r in rejects] == ["s1", "s2", "s4", "s5", "s6", "s7", None]
     assert info[0].message.rejects == rejects
-    table = orq_nb.Rejects(rejects).to_frame()
+    table = orq_nb.errors.Rejects(rejects).to_frame()
     assert list(table.columns) == ["position", "id", "field", "reason", "record"]
     assert table.loc[table.position == 5, "field"].tolist() == ["billing.total_cost"]
 
 
 def test_error_message_lists_a_few_and_carries_all():
     records = [session(i, duration=-1) for i in range(12)]
-    with pytest.raises(orq_nb.SessionValidationError) as info:
+    with pytest.raises(orq_nb.errors.SessionValidationError) as info:
         orq_nb.sessions_frame(records)
     assert len(info.value.rejects) == 12
     assert "... and 7 more" in str(info.value)
@@ -143,14 +149,14 @@ def test_duplicate_ids_keep_the_most_recently_updated():
     new = session(1, updated_at="2026-10-02T00:00:00Z", title="new")
     undated = session(1, title="undated")
     del undated["updated_at"]
-    with pytest.warns(orq_nb.DuplicateSessionsWarning, match="2 records repeated 1 session ids"):
+    with pytest.warns(orq_nb.errors.DuplicateSessionsWarning, match="2 records repeated 1 session ids"):
         df = orq_nb.sessions_frame([session(0), new, undated, old, session(2)])
     assert df["id"].tolist() == ["s0", "s1", "s2"]
     assert df.loc[1, "title"] == "new"
 
 
 def test_equal_duplicates_keep_the_later_record():
-    with pytest.warns(orq_nb.DuplicateSessionsWarning):
+    with pytest.warns(orq_nb.errors.DuplicateSessionsWarning):
         df = orq_nb.sessions_frame([session(1, title="a"), session(1, title="b")])
     assert df["title"].tolist() == ["b"]
 
@@ -186,7 +192,7 @@ def test_unknown_keys_and_nulls_take_the_careful_path_and_still_load(wire):
     records = [dict(wire, _id=f"s{i}", extra=i, project_id=None) for i in range(5)]
     records[2]["title"] = np.nan
     rejects = []
-    with pytest.warns(orq_nb.SessionsSkippedWarning):
+    with pytest.warns(orq_nb.errors.SessionsSkippedWarning):
         df = orq_nb.sessions_frame(records, errors="skip", rejects=rejects)
     assert df["id"].tolist() == ["s0", "s1", "s3", "s4"]
     assert df["project_id"].isna().all()

@@ -24,7 +24,7 @@ def skip_the_middle(tmp_path, suffix: str, middle: bytes) -> tuple:
     path = tmp_path / f"s{suffix}"
     path.write_bytes(b"\n".join(rows) + b"\n" if suffix == ".jsonl" else b"[" + b",".join(rows) + b"]")
     rejects = []
-    with pytest.warns(orq_nb.SessionsSkippedWarning):
+    with pytest.warns(orq_nb.errors.SessionsSkippedWarning):
         df = orq_nb.read_sessions(path, errors="skip", rejects=rejects)
     return path, df, rejects
 
@@ -36,7 +36,7 @@ def test_bytes_that_are_not_utf8_reject_their_record_naming_the_field(tmp_path, 
     assert df["id"].tolist() == ["s1", "s3"]
     assert [(r.position, r.id, list(r.errors)) for r in rejects] == [(1, "s2", ["title"])]
     df.to_json(date_format="iso")  # only valid text: it writes out (such a frame used to kill the process)
-    with pytest.raises(orq_nb.SessionValidationError, match="title"):
+    with pytest.raises(orq_nb.errors.SessionValidationError, match="title"):
         orq_nb.read_sessions(path)
 
 
@@ -44,8 +44,8 @@ def test_an_empty_file_is_an_empty_frame_as_json_lines_and_an_error_as_json(tmp_
     (tmp_path / "e.jsonl").write_bytes(b"")
     (tmp_path / "e.json").write_bytes(b"")
     df = orq_nb.read_sessions(tmp_path / "e.jsonl")
-    assert df.empty and df.dtypes.to_dict() == orq_nb.DTYPES
-    with pytest.raises(orq_nb.SessionFileError, match="e.json"):
+    assert df.empty and df.dtypes.to_dict() == orq_nb.schemas.DTYPES
+    with pytest.raises(orq_nb.errors.SessionFileError, match="e.json"):
         orq_nb.read_sessions(tmp_path / "e.json")
 
 
@@ -54,10 +54,10 @@ def test_a_truncated_gz_names_the_file_or_keeps_what_came_before_the_cut(tmp_pat
     packed = gzip.compress(whole)
     path = tmp_path / "cut.jsonl.gz"
     path.write_bytes(packed[: len(packed) // 2])
-    with pytest.raises(orq_nb.SessionFileError, match="cut.jsonl.gz ends mid-way"):
+    with pytest.raises(orq_nb.errors.SessionFileError, match="cut.jsonl.gz ends mid-way"):
         orq_nb.read_sessions(path)
     rejects = []
-    with pytest.warns(orq_nb.SessionsSkippedWarning):
+    with pytest.warns(orq_nb.errors.SessionsSkippedWarning):
         df = orq_nb.read_sessions(path, errors="skip", rejects=rejects)
     assert 0 < len(df) < 3000 and df["id"].tolist() == [f"s{i}" for i in range(len(df))]  # whole records
     [cut] = rejects
@@ -65,7 +65,7 @@ def test_a_truncated_gz_names_the_file_or_keeps_what_came_before_the_cut(tmp_pat
     assert f"after line {len(df):,}" in cut.errors["(file)"][0]
     array = tmp_path / "cut.json.gz"
     array.write_bytes(gzip.compress(b"[" + b",".join(line(i) for i in range(50)) + b"]")[:-12])
-    with pytest.raises(orq_nb.SessionFileError, match="cut.json.gz ends mid-way"):
+    with pytest.raises(orq_nb.errors.SessionFileError, match="cut.json.gz ends mid-way"):
         orq_nb.read_sessions(array, errors="skip")  # half an array has no record boundary to trust
 
 

@@ -238,6 +238,8 @@ def test_pure_python_table_reader_agrees(batch):
 EDGE_VALUES = {
     "number": [True, False, -1, -0.5, -1e-300, -0.0, 0, 2**70, 10**400,
                math.nan, np.nan, math.inf, "3", None],
+    "count": [True, False, -1, -0.5, 0, 0.5, 1.5, 2.5, 3.0, 6845.06, 2**53, 2**53 + 2, 2**70, 10**400,
+              math.nan, math.inf, "3", None],
     "text": ["", "x", 3, None, np.nan, ["x"], b"x"],
     "strings": [[], ["a"], "a", None, [1], ["a", None], ("a",), np.nan],
     "datetime": ["2026-01-01T00:00:00Z", "2026-01-01", "2026-13-01T00:00:00", "0000-01-01T00:00:00",
@@ -269,7 +271,8 @@ table_texts = st.one_of(st.none(), texts)
 table_lists = st.one_of(st.none(), st.lists(st.one_of(texts, st.none()), max_size=3))
 table_times = st.one_of(st.none(), iso_times(), st.sampled_from(
     ["2023-02-29T00:00:00", "0000-01-01T00:00:00", "2023-01-01T24:00:00", "x", "2023-01-01"]))
-TABLE_KINDS = {"text": table_texts, "number": table_numbers, "strings": table_lists, "datetime": table_times}
+TABLE_KINDS = {"text": table_texts, "number": table_numbers, "count": table_numbers, "strings": table_lists,
+               "datetime": table_times}
 
 
 def _drop_nulls(value):

@@ -52,30 +52,32 @@ def test_open_files_text_or_binary_are_read_by_content(name):
 
 def test_empty_array_gives_the_empty_layout(tmp_path):
     df = orq_nb.read_sessions(write(tmp_path / "empty.json", "[ ]"))
-    assert len(df) == 0 and df.dtypes.to_dict() == orq_nb.DTYPES
+    assert len(df) == 0 and df.dtypes.to_dict() == orq_nb.schemas.DTYPES
 
 
 def test_malformed_json_file_names_line_and_column(tmp_path):
     text = json.dumps(RECORDS, indent=2).replace('"s2"', '"s2",,', 1)
     path = write(tmp_path / "broken.json", text)
     line = text[: text.index(",,")].count("\n") + 1
-    with pytest.raises(orq_nb.SessionFileError, match=rf"broken.json is not valid JSON: .* at line {line} "):
+    with pytest.raises(orq_nb.errors.SessionFileError,
+                       match=rf"broken.json is not valid JSON: .* at line {line} "):
         orq_nb.read_sessions(path)
 
 
 @pytest.mark.parametrize("text", ['[{"_id": 1}', "[1, 2] x", "{", "[1 2]"])
 def test_truncated_or_trailing_garbage_is_a_file_error(tmp_path, text):
-    with pytest.raises(orq_nb.SessionFileError):
+    with pytest.raises(orq_nb.errors.SessionFileError):
         orq_nb.read_sessions(write(tmp_path / "bad.json", text))
 
 
 def test_bad_json_line_is_a_reject_with_its_line_number(tmp_path):
     lines = [json.dumps(session(0)), '{"_id": "s1", oops', json.dumps(session(2))]
     path = write(tmp_path / "x.jsonl", "\n".join(lines))
-    with pytest.raises(orq_nb.SessionValidationError, match=r"record 1: \(json\): line 2: invalid JSON"):
+    with pytest.raises(orq_nb.errors.SessionValidationError,
+                       match=r"record 1: \(json\): line 2: invalid JSON"):
         orq_nb.read_sessions(path)
     rejects = []
-    with pytest.warns(orq_nb.SessionsSkippedWarning):
+    with pytest.warns(orq_nb.errors.SessionsSkippedWarning):
         df = orq_nb.read_sessions(path, errors="skip", rejects=rejects)
     assert df["id"].tolist() == ["s0", "s2"]
     [reject] = rejects
@@ -88,7 +90,7 @@ def test_positions_run_across_chunks(tmp_path):
     records[23]["tags"] = "x"
     path = write(tmp_path / "many.jsonl", "\n".join(json.dumps(r) for r in records))
     rejects = []
-    with pytest.warns(orq_nb.SessionsSkippedWarning):
+    with pytest.warns(orq_nb.errors.SessionsSkippedWarning):
         df = orq_nb.read_sessions(path, errors="skip", rejects=rejects, chunk_size=4)
     assert [(r.position, r.id) for r in rejects] == [(7, "s7"), (23, "s23")]
     assert df["id"].tolist() == [f"s{i}" for i in range(25) if i not in (7, 23)]
@@ -97,7 +99,7 @@ def test_positions_run_across_chunks(tmp_path):
 def test_duplicates_across_chunks_keep_the_latest(tmp_path):
     records = [session(i) for i in range(6)] + [session(1, updated_at="2027-01-01T00:00:00Z")]
     path = write(tmp_path / "dup.json", json.dumps(records))
-    with pytest.warns(orq_nb.DuplicateSessionsWarning):
+    with pytest.warns(orq_nb.errors.DuplicateSessionsWarning):
         df = orq_nb.read_sessions(path, chunk_size=2)
     assert df["id"].tolist() == ["s0", "s2", "s3", "s4", "s5", "s1"]
 

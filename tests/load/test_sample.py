@@ -13,7 +13,7 @@ from orq_nb.testing.synthetic import generate_sessions, write_sample
 def test_sample_loads_clean_with_the_fixed_layout():
     df = orq_nb.load_sample()
     assert len(df) >= 3000 and df["id"].is_unique
-    assert df.dtypes.to_dict() == orq_nb.DTYPES
+    assert df.dtypes.to_dict() == orq_nb.schemas.DTYPES
 
 
 def test_sample_is_realistic():

@@ -59,7 +59,7 @@ def test_a_dataframe_is_validated_again(expected):
     spoiled.loc[3, "total_cost"] = -1.0
     spoiled.loc[7, "id"] = ""
     rejects = []
-    with pytest.warns(orq_nb.SessionsSkippedWarning, match="2 of 300"):
+    with pytest.warns(orq_nb.errors.SessionsSkippedWarning, match="2 of 300"):
         df = orq_nb.sessions_frame(spoiled, errors="skip", rejects=rejects)
     assert len(df) == 298
     assert [(r.position, list(r.errors)) for r in rejects] == [(3, ["billing.total_cost"]), (7, ["_id"])]
@@ -70,7 +70,7 @@ def test_a_parquet_column_of_the_wrong_type_names_the_field(tmp_path, expected):
     frame = expected.head(4).copy()
     frame["duration_ms"] = ["1", "2", "3", "4"]
     frame.to_parquet(tmp_path / "bad.parquet")
-    with pytest.raises(orq_nb.SessionValidationError) as info:
+    with pytest.raises(orq_nb.errors.SessionValidationError) as info:
         orq_nb.read_sessions(tmp_path / "bad.parquet")
     assert "4 of 4 session records are invalid" in str(info.value)
     assert all(r.errors == {"duration": ["Not a valid number."]} for r in info.value.rejects)
@@ -114,13 +114,14 @@ def test_a_byte_order_mark_is_accepted(tmp_path):
 
 
 def test_errors_share_one_base_and_keep_value_error():
-    assert issubclass(orq_nb.SessionValidationError, orq_nb.OrqError)
-    assert issubclass(orq_nb.SessionValidationError, ValueError)
-    assert issubclass(orq_nb.SessionFileError, orq_nb.OrqError)
-    assert issubclass(orq_nb.SessionFileError, ValueError)
-    for error in (orq_nb.OrqAPIError, orq_nb.OrqAuthError, orq_nb.OrqNotFoundError, orq_nb.OrqRateLimitError):
+    assert issubclass(orq_nb.errors.SessionValidationError, orq_nb.OrqError)
+    assert issubclass(orq_nb.errors.SessionValidationError, ValueError)
+    assert issubclass(orq_nb.errors.SessionFileError, orq_nb.OrqError)
+    assert issubclass(orq_nb.errors.SessionFileError, ValueError)
+    e = orq_nb.errors
+    for error in (e.OrqAPIError, e.OrqAuthError, e.OrqNotFoundError, e.OrqRateLimitError):
         assert issubclass(error, orq_nb.OrqError)
-    for warning in (orq_nb.SessionsSkippedWarning, orq_nb.DuplicateSessionsWarning, orq_nb.FetchWarning):
+    for warning in (e.SessionsSkippedWarning, e.DuplicateSessionsWarning, e.FetchWarning):
         assert issubclass(warning, orq_nb.OrqWarning) and issubclass(warning, UserWarning)
 
 
@@ -145,7 +146,7 @@ def test_one_filter_silences_every_warning_and_wrong_arguments_stay_plain():
 def test_other_formats_get_an_error_that_names_the_supported_ones(tmp_path, name, content):
     path = tmp_path / name
     path.write_bytes(content)
-    with pytest.raises(orq_nb.SessionFileError, match=r"Parquet or Feather") as info:
+    with pytest.raises(orq_nb.errors.SessionFileError, match=r"Parquet or Feather") as info:
         orq_nb.read_sessions(path)
     assert name in str(info.value) and isinstance(info.value, orq_nb.OrqError)
 
@@ -154,13 +155,13 @@ def test_a_dataframe_with_a_column_arrow_cannot_type_is_judged_row_by_row(expect
     raw = [session(i) for i in range(3)]
     raw[1]["duration"] = "5"
     rejects = []
-    with pytest.warns(orq_nb.SessionsSkippedWarning):
+    with pytest.warns(orq_nb.errors.SessionsSkippedWarning):
         df = orq_nb.sessions_frame(pd.DataFrame(raw), errors="skip", rejects=rejects)
     assert df["id"].tolist() == ["s0", "s2"] and [(r.position, list(r.errors)) for r in rejects] == [
         (1, ["duration"])]
     frame = expected.head(3).copy()
     frame.loc[0, "tags"] = "rag"  # a string where a list belongs
-    with pytest.raises(orq_nb.SessionValidationError, match=r"record 0 .*tags: Not a valid list"):
+    with pytest.raises(orq_nb.errors.SessionValidationError, match=r"record 0 .*tags: Not a valid list"):
         orq_nb.sessions_frame(frame)
 
 
@@ -171,7 +172,8 @@ def test_nanosecond_times_before_1970_truncate_as_the_schema_does():
     stamp = pd.Timestamp("1960-01-01 00:00:00.0000009")
     table = table.set_column(index, "started_at", pa.array([stamp], pa.timestamp("ns")))
     got = orq_nb.sessions_frame(table)["started_at"].iloc[0]
-    want = orq_nb.SessionSchema().load({**wire, "started_at": "1960-01-01T00:00:00.0000009"})["started_at"]
+    want = orq_nb.schemas.SessionSchema().load(
+        {**wire, "started_at": "1960-01-01T00:00:00.0000009"})["started_at"]
     assert got == pd.Timestamp(want)
 
 
@@ -179,7 +181,7 @@ def test_nanosecond_times_before_1970_truncate_as_the_schema_does():
 def test_half_an_emoji_rejects_its_record_and_names_the_field(tmp_path, where):
     records = [session(0), session(1, title="cut \ud83d"), session(2, tags=["ok", "half \udc00"])]
     rejects = []
-    with pytest.warns(orq_nb.SessionsSkippedWarning):
+    with pytest.warns(orq_nb.errors.SessionsSkippedWarning):
         if where == "dicts":
             df = orq_nb.sessions_frame(records, errors="skip", rejects=rejects)
         else:

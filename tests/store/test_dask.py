@@ -27,7 +27,7 @@ def by_id(df: pd.DataFrame) -> pd.DataFrame:
 def test_to_dask_has_the_frame_layout_and_rows(store, cluster_client):
     ddf = store.to_dask()
     assert ddf.npartitions == 4
-    assert ddf.dtypes.to_dict() == orq_nb.DTYPES
+    assert ddf.dtypes.to_dict() == orq_nb.schemas.DTYPES
     pd.testing.assert_frame_equal(by_id(ddf.compute()), by_id(store.to_pandas()))
     assert list(store.to_dask(columns=["total_cost", "id"]).columns) == ["id", "total_cost"]
 
@@ -41,7 +41,7 @@ def test_filters_on_dask_equal_pandas(store, cluster_client, kwargs):
     got = orq_nb.filter_sessions(ddf, **kwargs)
     assert type(got).__module__.startswith("dask")  # lazy until computed
     if kwargs.get("tags") == ["nope"]:  # pandas names the tag no session has, as it should
-        with pytest.warns(orq_nb.UnknownTagWarning, match="no session has the tag 'nope'"):
+        with pytest.warns(orq_nb.errors.UnknownTagWarning, match="no session has the tag 'nope'"):
             want = orq_nb.filter_sessions(pdf, **kwargs)
     else:
         want = orq_nb.filter_sessions(pdf, **kwargs)

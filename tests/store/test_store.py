@@ -42,7 +42,7 @@ def ids(df: pd.DataFrame) -> list[str]:
 def test_a_store_never_written_reads_as_the_empty_layout(tmp_path):
     store = orq_nb.SessionStore(tmp_path / "s.delta")
     df = store.to_pandas()
-    assert len(df) == 0 and df.dtypes.to_dict() == orq_nb.DTYPES
+    assert len(df) == 0 and df.dtypes.to_dict() == orq_nb.schemas.DTYPES
     assert store.version is None and store.watermark is None and len(store.history()) == 0
     assert "empty" in repr(store)
 
@@ -112,7 +112,7 @@ def test_the_scope_is_fixed_by_the_first_sync(tmp_path, fake):
     store.sync(client_for(fake), project_id="p1", progress=False)
     assert store.scope["project_id"] == "p1"
     assert set(store.to_pandas()["project_id"]) == {"p1"}
-    with pytest.raises(orq_nb.StoreScopeError, match="use another path"):
+    with pytest.raises(orq_nb.errors.StoreScopeError, match="use another path"):
         store.sync(client_for(fake), project_id="p2", progress=False)
     with pytest.raises(ValueError, match="not a scope"):
         store.sync(client_for(fake), start="2026-10-01")
@@ -123,7 +123,7 @@ def test_full_sync_removes_what_the_server_deleted_and_time_travel_keeps_it(tmp_
     store = orq_nb.SessionStore(tmp_path / "s.delta")
     store.sync(client, progress=False)
     client.delete_session("s7")
-    with pytest.warns(orq_nb.StoreDriftWarning, match=r"counts 119 .* holds 120 .*sync\(full=True\)"):
+    with pytest.warns(orq_nb.errors.StoreDriftWarning, match=r"counts 119 .* holds 120 .*sync\(full=True\)"):
         store.sync(client, progress=False)
     report = store.sync(client, full=True, progress=False)
     assert report.removed == 1 and "s7" not in set(store.to_pandas()["id"])
@@ -147,11 +147,11 @@ def test_a_bad_record_aborts_the_sync_and_commits_nothing(tmp_path):
     bad[4]["duration"] = -5
     with FakeOrqServer(bad, api_key=KEY, now=NOW) as fake:
         store = orq_nb.SessionStore(tmp_path / "s.delta")
-        with pytest.raises(orq_nb.SessionValidationError, match="duration"):
+        with pytest.raises(orq_nb.errors.SessionValidationError, match="duration"):
             store.sync(client_for(fake), progress=False)
         assert store.version is None
         rejects = []
-        with pytest.warns(orq_nb.SessionsSkippedWarning):
+        with pytest.warns(orq_nb.errors.SessionsSkippedWarning):
             report = store.sync(client_for(fake), errors="skip", rejects=rejects, progress=False)
         assert (report.inserted, report.rejected, [r.id for r in rejects]) == (9, 1, ["s4"])
 
@@ -163,13 +163,14 @@ def test_columns_windows_and_as_of(tmp_path):
     part = store.to_pandas(columns=["total_cost", "id"], start="2026-10-05", end="2026-10-07")
     assert list(part.columns) == ["id", "total_cost"]
     assert sorted(part["id"]) == sorted(frame.loc[frame.started_at.dt.day.isin([5, 6]), "id"])
-    assert part.dtypes.to_dict() == {"id": orq_nb.DTYPES["id"], "total_cost": orq_nb.DTYPES["total_cost"]}
+    dtypes = orq_nb.schemas.DTYPES
+    assert part.dtypes.to_dict() == {"id": dtypes["id"], "total_cost": dtypes["total_cost"]}
     stamp = store.history()["timestamp"].iloc[-1]
     store.write(orq_nb.sessions_frame([session(999)]))
     assert len(store.to_pandas(as_of=stamp)) == 56 and len(store.to_pandas()) == 57
     with pytest.raises(ValueError, match="unknown columns"):
         store.to_pandas(columns=["nope"])
-    with pytest.raises(orq_nb.StoreError, match="no version committed by"):
+    with pytest.raises(orq_nb.errors.StoreError, match="no version committed by"):
         store.to_pandas(as_of="2000-01-01")
 
 
@@ -181,7 +182,7 @@ def test_optimize_and_vacuum_keep_the_rows(tmp_path):
     store.optimize()
     assert store.vacuum(retain="0 hours", dry_run=True)  # lists, deletes nothing
     assert len(store.to_pandas(version=1)) == 20
-    with pytest.warns(orq_nb.store.VacuumWarning, match=r"versions \[0, 1, 2, 3\]"):
+    with pytest.warns(orq_nb.errors.VacuumWarning, match=r"versions \[0, 1, 2, 3\]"):
         store.vacuum(retain="0 hours")
     assert ids(store.to_pandas()) == before and len(before) == 60
     assert f"{len(before)} sessions" in repr(store) and "<table>" in store._repr_html_()
@@ -197,7 +198,7 @@ def test_import_works_without_the_extras_and_each_names_its_fix(tmp_path, blocke
             f"try:\n    {call}\nexcept ImportError as e:\n    print(e)\n")
     out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "s.delta")], capture_output=True,
                          text=True, check=True)
-    assert f'pip install "orq_nb[{extra}]"' in out.stdout
+    assert f'pip install -e ".[{extra}]"' in out.stdout and "Install page" in out.stdout
 
 
 def test_the_explorer_reads_a_store(tmp_path):
@@ -213,8 +214,8 @@ def test_a_refused_session_does_not_make_every_later_sync_warn(tmp_path):
     with FakeOrqServer(bad, api_key=KEY, now=NOW) as fake:
         store = orq_nb.SessionStore(tmp_path / "s.delta")
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", orq_nb.SessionsSkippedWarning)
-            warnings.simplefilter("error", orq_nb.StoreDriftWarning)
+            warnings.simplefilter("ignore", orq_nb.errors.SessionsSkippedWarning)
+            warnings.simplefilter("error", orq_nb.errors.StoreDriftWarning)
             store.sync(client_for(fake), errors="skip", progress=False)
             store.sync(client_for(fake), errors="skip", progress=False)  # s4 still refused: no drift
             client_for(fake).update_session("s4", duration_ms=5)  # fixed on the server
@@ -225,7 +226,7 @@ def test_a_refused_session_does_not_make_every_later_sync_warn(tmp_path):
 def test_bad_arguments_to_a_store_are_clear(tmp_path):
     store = orq_nb.SessionStore(tmp_path / "s.delta")
     store.write(orq_nb.sessions_frame(records(3)))
-    with pytest.raises(orq_nb.StoreError, match="has no version 99"):
+    with pytest.raises(orq_nb.errors.StoreError, match="has no version 99"):
         store.to_pandas(version=99)
     with pytest.raises(ValueError, match="names no column"):
         store.to_pandas(columns=[])

@@ -21,7 +21,7 @@ import sys, orq_nb
 client = orq_nb.OrqClient(api_key=sys.argv[2], base_url=sys.argv[3], page_size=20, max_retries=0)
 try:
     print(orq_nb.SessionStore(sys.argv[1]).sync(client, full=sys.argv[4] == "full", progress=False))
-except orq_nb.StoreError as error:
+except orq_nb.errors.StoreError as error:
     print("StoreError:", error)
     sys.exit(3)
 """

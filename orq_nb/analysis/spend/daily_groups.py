@@ -16,8 +16,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from orq_nb.analysis.frames import is_dask
-from orq_nb.analysis.tags import as_tags
+from orq_nb.analysis.inputs import is_dask, sessions_input
+from orq_nb.load.tags import as_tags
 from orq_nb.load.times import utc_timestamp
 
 __all__ = ["DailyGroups", "daily_groups", "session_frame", "ALL", "NO_TAG", "NO_PROJECT", "BY", "METRICS"]
@@ -65,22 +65,10 @@ class DailyGroups:
 
 
 def session_frame(df: Any, columns: list[str]):
-    """``df`` as a pandas or Dask frame with ``columns``; a store (``to_dask``/``to_pandas``) is read.
-
-    A store is read through ``to_dask()`` when it has one (only ``columns`` are read
-    and the sums run partition by partition), else ``to_pandas(columns=...)``.
-    """
-    if isinstance(df, pd.DataFrame) or is_dask(df):
-        missing = [c for c in columns if c not in df.columns]
-        if missing:
-            raise ValueError(f"df has no column {', '.join(map(repr, missing))}: it must be a sessions frame")
-        # Dask cannot see which columns a partition function reads: name them, and only those are read.
-        return df[columns] if is_dask(df) else df
-    if callable(getattr(df, "to_dask", None)):
-        return df.to_dask()[columns]
-    if callable(getattr(df, "to_pandas", None)):
-        return df.to_pandas(columns=columns)
-    raise TypeError(f"df must be a pandas or Dask sessions frame, or a store; not {type(df).__name__}")
+    """``df`` as a pandas or Dask frame with ``columns``; a store is read through Dask where installed."""
+    df = sessions_input(df, columns, lazy=True)
+    # Dask cannot see which columns a partition function reads: name them, and only those are read.
+    return df[columns] if is_dask(df) else df
 
 
 def daily_groups(df: Any, by: str | None = None, *, medians: bool = False, start: Any = None,

@@ -23,7 +23,7 @@ import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy.stats import chi2, nbinom, norm, t
 
-from orq_nb.analysis.daily_groups import BY, METRICS, DailyGroups, daily_groups
+from orq_nb.analysis.spend.daily_groups import BY, METRICS, DailyGroups, daily_groups
 from orq_nb.load.times import utc_timestamp
 
 __all__ = ["spend_anomalies", "top_anomalies", "robust_baseline", "repeated_median_slope", "COLUMNS"]
@@ -121,7 +121,7 @@ def spend_anomalies(df: Any, *, by: str | None = None, metric: str = "total_cost
     Examples
     --------
     >>> import orq_nb
-    >>> from orq_nb.analysis.spend import spend_anomalies
+    >>> from orq_nb.analysis.spend.anomalies import spend_anomalies
     >>> found = spend_anomalies(orq_nb.load_sample(), by="project_id")
     >>> list(found.columns)
     ['day', 'group', 'value', 'baseline', 'low', 'high', 'score', 'anomaly', 'direction']

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from orq_nb.analysis.bca import loo_median, loo_ratio
+from orq_nb.analysis.compare.bca import loo_median, loo_ratio
 
 __all__ = ["Units", "Statistic", "estimates", "jackknife", "bootstrap"]
 
@@ -71,7 +71,7 @@ def estimates(units: Units, statistics: list[Statistic]) -> np.ndarray:
 
 
 def jackknife(units: Units, statistic: Statistic) -> np.ndarray:
-    """The statistic with each unit left out in turn (closed forms, see :mod:`orq_nb.analysis.bca`)."""
+    """The statistic with each unit left out in turn (closed forms, see :mod:`.bca`)."""
     if statistic.kind == "median":
         return loo_median(units.values[:, statistic.num], units.unit, units.count)
     sums, sizes = units.sums()

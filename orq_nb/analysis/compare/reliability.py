@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from orq_nb.analysis.welch import Cohort
+from orq_nb.analysis.compare.welch import Cohort
 
 __all__ = ["SKEW_LIMIT", "CLUSTER_FLOOR", "MEDIAN_MIN", "BOOTSTRAP_MIN", "BOOTSTRAP_SKEW",
            "skew_of_difference", "judge"]

@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from orq_nb.analysis.filters import _filter, filter_sessions
-from orq_nb.analysis.frames import is_dask
+from orq_nb.analysis.filters import session_mask, warn_unknown
+from orq_nb.analysis.inputs import is_dask
 from orq_nb.analysis.tags import TagIndex
 
 __all__ = ["FILTER_KEYS", "MaskColumn", "check_cohort", "is_mask", "needs_tags", "spec_columns", "describe",
@@ -99,16 +99,19 @@ def _plain(value: Any) -> Any:
 
 
 def cohort_mask(df: pd.DataFrame, spec: Any, name: str, index: TagIndex | None) -> np.ndarray:
-    """The rows of a pandas frame in a cohort (``index``: a TagIndex of ``df`` for tag cohorts)."""
+    """The rows of a pandas frame in a cohort (``index``: a TagIndex of ``df`` for tag cohorts); a tag
+    no session has is warned, as :func:`filter_sessions` warns it."""
     if not isinstance(spec, str | dict):
         return _pandas_mask(df, spec, name)
-    index = index or TagIndex.of(df)  # filter_sessions reads the tags column unless given an index
-    # filter_sessions on a light copy with positions for an index: its rows say where the cohort is.
-    light = pd.DataFrame({c: df[c].to_numpy() for c in spec_columns(spec)}, index=pd.RangeIndex(len(df)))
-    kept = filter_sessions(light, **_as_filter(spec), index=index).index.to_numpy()
-    mask = np.zeros(len(df), dtype=bool)
-    mask[kept] = True
-    return mask
+    criteria = _as_filter(spec)
+    if needs_tags(criteria):
+        index = index or TagIndex.of(df)
+        warn_unknown([*_listed(criteria.get("tags")), *_listed(criteria.get("exclude_tags"))], index)
+    return session_mask(df, **criteria, index=index if needs_tags(criteria) else None)
+
+
+def _listed(tags: Any) -> list:
+    return [] if tags is None else [tags] if isinstance(tags, str) else list(tags)
 
 
 def _pandas_mask(df: pd.DataFrame, spec: Any, name: str) -> np.ndarray:
@@ -127,21 +130,11 @@ def _pandas_mask(df: pd.DataFrame, spec: Any, name: str) -> np.ndarray:
 
 
 def partition_mask(part: pd.DataFrame, spec: Any) -> np.ndarray:
-    """The rows of one Dask partition in a cohort: a tag or dict through filter_sessions' own per-partition
-    filter (Arrow tag matching, no index, no per-partition warnings); a mask as the column it was put in."""
+    """The rows of one Dask partition in a cohort: a tag or dict by the one filter rule (Arrow tag
+    matching, no index, no per-partition warnings); a mask as the column it was put in."""
     if isinstance(spec, MaskColumn):
         return part[spec.name].to_numpy(dtype=bool)
-    f = _as_filter(spec)
-    listed = {key: [f[key]] if isinstance(f.get(key), str) else f.get(key)
-              for key in ("tags", "exclude_tags", "projects")}
-    projects = None if listed["projects"] is None else list(listed["projects"])
-    light = part[spec_columns(spec)].reset_index(drop=True)
-    light["__row"] = np.arange(len(light))
-    kept = _filter(light, listed["tags"], f.get("match", "any"), listed["exclude_tags"], projects,
-                   f.get("start"), f.get("end"), None)["__row"].to_numpy()
-    mask = np.zeros(len(part), dtype=bool)
-    mask[kept] = True
-    return mask
+    return session_mask(part, **_as_filter(spec))
 
 
 def cluster_keys(part: pd.DataFrame) -> np.ndarray:

@@ -23,11 +23,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from orq_nb.analysis.daily_groups import BY, daily_groups, session_frame
-from orq_nb.analysis.errors import StaleDataWarning
-from orq_nb.analysis.frames import is_dask
-from orq_nb.analysis.spend import repeated_median_slope
-from orq_nb.errors import warn_user
+from orq_nb.analysis.inputs import is_dask
+from orq_nb.analysis.spend.anomalies import repeated_median_slope
+from orq_nb.analysis.spend.daily_groups import BY, daily_groups, session_frame
+from orq_nb.errors import StaleDataWarning, warn_user
 from orq_nb.load.times import utc_timestamp
 
 __all__ = ["spend_forecast", "run_rate", "FORECAST_COLUMNS"]
@@ -53,7 +52,7 @@ SHIFT_SCORE = 6.0
 _DAY = pd.Timedelta(days=1)
 
 
-def spend_forecast(df: Any, *, by: str | None = None, until: Any = None, interval: float = 0.8,
+def spend_forecast(df: Any, *, by: str | None = None, until: Any = None, confidence: float = 0.8,
                    as_of: Any = None) -> pd.DataFrame:
     """Spend so far this month and the forecast total at ``until``, per group.
 
@@ -66,8 +65,9 @@ def spend_forecast(df: Any, *, by: str | None = None, until: Any = None, interva
     until : datetime, Timestamp or ISO string, optional
         The end (exclusive) of the period forecast; default: the end of
         ``as_of``'s month (midnight UTC of the next month's first day).
-    interval : float, default 0.8
-        Coverage of the prediction interval ``low``-``high``.
+    confidence : float, default 0.8
+        Coverage of the prediction interval ``low``-``high`` (the same word as
+        :func:`compare_cohorts`' ``confidence``).
     as_of : datetime, Timestamp or ISO string, optional
         "Now". Default: the end of the data (just after the last session's start,
         so that it counts), not the clock: a sample or an export a month old is
@@ -99,9 +99,9 @@ def spend_forecast(df: Any, *, by: str | None = None, until: Any = None, interva
     """
     if by not in BY:
         raise ValueError(f"by must be None, 'tag' or 'project_id', not {by!r}")
-    if isinstance(interval, bool) or not isinstance(interval, int | float | np.number) or not (
-            0 < interval < 1):
-        raise ValueError(f"interval must be a probability between 0 and 1, not {interval!r}")
+    if isinstance(confidence, bool) or not isinstance(confidence, int | float | np.number) or not (
+            0 < confidence < 1):
+        raise ValueError(f"confidence must be a probability between 0 and 1, not {confidence!r}")
     last = _last_start(df)
     if as_of is None:
         now = (last + pd.Timedelta(microseconds=1)) if last is not None else pd.Timestamp.now(tz="UTC")
@@ -132,7 +132,7 @@ def spend_forecast(df: Any, *, by: str | None = None, until: Any = None, interva
         history = cost[start:complete, j]
         note = ""
         if len(history) and (history > 0).any():
-            found = _remaining(history, start, future, interval, weekday0,
+            found = _remaining(history, start, future, confidence, weekday0,
                                new=complete - first[j] <= NEW_DAYS)
             mid, lo, hi, method, note = found
         elif spent > 0 and elapsed > 0:  # only part of today: no spread to learn an interval from
@@ -152,7 +152,7 @@ def spend_forecast(df: Any, *, by: str | None = None, until: Any = None, interva
     out = out[FORECAST_COLUMNS]
     out.attrs["orq_nb"] = {
         "function": "spend_forecast", "by": by, "as_of": now.isoformat(), "until": end.isoformat(),
-        "month": month.isoformat(), "interval": float(interval), "history_days": HISTORY_DAYS,
+        "month": month.isoformat(), "confidence": float(confidence), "history_days": HISTORY_DAYS,
         "half_life_days": HALF_LIFE, "data_end": None if last is None else last.isoformat(),
         "model": "share of days with sessions x log(cost of such a day) ~ trend + weekday, recency-, Huber- "
                  "and Tukey-weighted least squares, with a step at a new level; the days left summed as "
@@ -189,7 +189,7 @@ def _future_days(origin: pd.Timestamp, now: pd.Timestamp, end: pd.Timestamp) -> 
     return ((days - origin) // _DAY).to_numpy().astype(np.int64), np.asarray(share, dtype=float)
 
 
-def _remaining(history: np.ndarray, start: int, future: tuple[np.ndarray, np.ndarray], interval: float,
+def _remaining(history: np.ndarray, start: int, future: tuple[np.ndarray, np.ndarray], confidence: float,
                weekday0: int, new: bool) -> tuple[float, float, float, str, str]:
     """Median and interval of the spend over the days left, from a group's complete past days; the method
     and a note.
@@ -248,7 +248,7 @@ def _remaining(history: np.ndarray, start: int, future: tuple[np.ndarray, np.nda
     sigma2 = np.log1p(var / mean**2)
     m = np.log(mean) - sigma2 / 2
     # A new group's spread comes from a few days: Student's t with their count less one, not the normal.
-    q = stats.t.ppf(0.5 + interval / 2, max(len(y) - 1, 1)) if new else stats.norm.ppf(0.5 + interval / 2)
+    q = stats.t.ppf(0.5 + confidence / 2, max(len(y) - 1, 1)) if new else stats.norm.ppf(0.5 + confidence / 2)
     mid, lo, hi = (float(np.exp(m + k * np.sqrt(sigma2))) for k in (0.0, -q, q))
     return mid, lo, hi, method, "; ".join(notes)
 

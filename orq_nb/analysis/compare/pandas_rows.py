@@ -1,7 +1,4 @@
-"""The rows of a cohort comparison on pandas: Welch or the bootstrap, metric by metric.
-
-Also the row helpers the Dask path shares (:func:`welch_row`, :func:`empty_row`).
-"""
+"""The rows of a cohort comparison on pandas: Welch, Mood or the bootstrap, metric by metric."""
 
 from __future__ import annotations
 
@@ -10,35 +7,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from orq_nb.analysis import cohorts
-from orq_nb.analysis.bca import bca_interval
-from orq_nb.analysis.mood import mood_interval, mood_p
-from orq_nb.analysis.reliability import MEDIAN_MIN, judge
-from orq_nb.analysis.resample import Statistic, Units, bootstrap, estimates, jackknife
-from orq_nb.analysis.welch import Cohort, from_clusters, from_moments, moments, welch
+from orq_nb.analysis.compare import cohorts
+from orq_nb.analysis.compare.bca import bca_interval
+from orq_nb.analysis.compare.mood import mood_interval, mood_p
+from orq_nb.analysis.compare.reliability import MEDIAN_MIN, judge
+from orq_nb.analysis.compare.resample import Statistic, Units, bootstrap, estimates, jackknife
+from orq_nb.analysis.compare.rows import Metric, Options, empty_row, no_estimate, notes, too_small, welch_row
+from orq_nb.analysis.compare.welch import Cohort, from_clusters, from_moments, moments, welch
 
-__all__ = ["Metric", "Options", "SessionData", "compare_masks", "welch_row", "empty_row"]
-
-
-@dataclass(frozen=True)
-class Metric:
-    """A metric: the mean (or median) of ``num``, or with ``den`` the ratio sum(num) / sum(den) x scale."""
-
-    name: str
-    num: str
-    den: str | None = None
-    scale: float = 1.0
-
-
-@dataclass(frozen=True)
-class Options:
-    statistic: str
-    method: str | None
-    cluster: str | None
-    confidence: float
-    winsorize: float | None
-    n_resamples: int
-    seed: int
+__all__ = ["SessionData", "compare_masks"]
 
 
 @dataclass(frozen=True)
@@ -110,7 +87,7 @@ def _bootstrap_rows(values: np.ndarray, data: SessionData, rows_a: np.ndarray, r
     statistics = [Statistic("median" if opts.statistic == "median" and m.den is None else "ratio",
                             local[m.num], None if m.den is None else local[m.den]) for m in metrics]
     ests = [estimates(u, statistics) for u in units]
-    small = _too_small(units[0].count, units[1].count, len(units[0].values), len(units[1].values), opts)
+    small = too_small(units[0].count, units[1].count, len(units[0].values), len(units[1].values), opts)
     if small:
         return [{**empty_row(small, len(units[0].values), len(units[1].values)), "a": ests[0][i] * m.scale,
                  "b": ests[1][i] * m.scale} for i, m in enumerate(metrics)]
@@ -124,7 +101,7 @@ def _bootstrap_rows(values: np.ndarray, data: SessionData, rows_a: np.ndarray, r
     for i, (m, s) in enumerate(zip(metrics, statistics, strict=True)):
         ea, eb = ests[0][i], ests[1][i]
         row = {"n_a": len(units[0].values), "n_b": len(units[1].values), "a": ea * m.scale, "b": eb * m.scale}
-        reason = _no_estimate(m, ea, eb)
+        reason = no_estimate(m, ea, eb)
         if reason:
             rows.append({**empty_row(reason, row["n_a"], row["n_b"]), "a": row["a"], "b": row["b"]})
             continue
@@ -186,7 +163,7 @@ def _mood_row(row: dict, xa: np.ndarray, xb: np.ndarray, pair: list[Cohort], m: 
             "difference_high": high * m.scale,
             "ratio": ea / eb if eb else np.nan, "ratio_low": ratio_low, "ratio_high": ratio_high,
             "p_value": p_value, "reliable": reliable, "note": note,
-            "method": "Mood's median test, inverted for the intervals" + _notes(opts)}
+            "method": "Mood's median test, inverted for the intervals" + notes(opts)}
 
 
 _KINDS = {"BCa": "BCa", "percentile": "percentile (BCa degenerate)", "none": "none",
@@ -198,49 +175,4 @@ def _bootstrap_method(diff: str, ratio: str | None, m: Metric, opts: Options) ->
                            f"{_KINDS[diff]} for the difference, {_KINDS[ratio]} for the ratio")
     text += ", clustered by contact" if opts.cluster else ""
     text += "; ratio of sums" if m.den and opts.statistic == "median" else ""
-    return text + _notes(opts) + ("" if ratio else "; no ratio: b is 0")
-
-
-def _too_small(units_a: int, units_b: int, n_a: int, n_b: int, opts: Options) -> str | None:
-    for name, n, g in (("a", n_a, units_a), ("b", n_b, units_b)):
-        if n < 2:
-            return f"none: cohort {name} has {n} session{'s' if n != 1 else ''} with a value"
-        if opts.cluster and g < 2:
-            return f"none: cohort {name} has {g} contact"
-    return None
-
-
-def _no_estimate(m: Metric, ea: float, eb: float) -> str | None:
-    for name, e in (("a", ea), ("b", eb)):
-        if not np.isfinite(e):
-            return f"none: cohort {name} has no {m.den or m.num}"
-    return None
-
-
-def welch_row(m: Metric, ca: Cohort, cb: Cohort, opts: Options) -> dict:
-    row = {"n_a": ca.n, "n_b": cb.n, "a": ca.estimate * m.scale, "b": cb.estimate * m.scale}
-    reason = _too_small(ca.units, cb.units, ca.n, cb.n, opts) or _no_estimate(m, ca.estimate, cb.estimate)
-    if reason:
-        return {**empty_row(reason, ca.n, cb.n), "a": row["a"], "b": row["b"]}
-    found = welch(ca, cb, opts.confidence)
-    if not np.isfinite(found["p_value"]):
-        return {**empty_row("none: all values equal within each cohort", ca.n, cb.n), "a": row["a"],
-                "b": row["b"], "difference": found["difference"] * m.scale, "ratio": found["ratio"]}
-    for key in ("difference", "difference_low", "difference_high"):
-        found[key] *= m.scale
-    reliable, note = judge(ca, cb, clustered=opts.cluster is not None, bounded=found.pop("ratio_bounded"))
-    text = ("welch" + (" (delta method)" if m.den else "") + (", cluster-robust CR2" if opts.cluster else "")
-            + "; Fieller ratio" + _notes(opts) + ("" if np.isfinite(found["ratio_low"]) else "; no ratio"))
-    return {**row, **found, "method": text, "reliable": reliable, "note": note}
-
-
-def _notes(opts: Options) -> str:
-    return f"; winsorized at the {opts.winsorize:g} quantile" if opts.winsorize is not None else ""
-
-
-def empty_row(reason: str, n_a: int = 0, n_b: int = 0) -> dict:
-    """A row without an interval: not reliable, the reason as its method and note."""
-    return {"n_a": n_a, "n_b": n_b, "method": reason, "reliable": False,
-            "note": reason.removeprefix("none: ")}
-
-
+    return text + notes(opts) + ("" if ratio else "; no ratio: b is 0")

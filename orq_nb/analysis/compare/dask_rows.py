@@ -1,7 +1,7 @@
 """Cohort comparison on a Dask frame: each cohort's sufficient statistics per partition, then combined.
 
 One pass over the partitions serves every cohort pair (``compare_tags`` compares 20 at
-once). Unclustered, a partition gives each cohort's :data:`~orq_nb.analysis.welch.MOMENTS`
+once). Unclustered, a partition gives each cohort's :data:`~orq_nb.analysis.compare.welch.MOMENTS`
 per metric, combined by Chan's update; clustered, it gives sums per contact, added up
 across partitions by a Dask groupby, and the cluster-robust variance is taken on them as
 on pandas.
@@ -14,9 +14,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from orq_nb.analysis import cohorts
-from orq_nb.analysis.frames import is_dask
-from orq_nb.analysis.welch import MOMENTS, Cohort, combine_moments, from_clusters, from_moments, moments
+from orq_nb.analysis.compare import cohorts
+from orq_nb.analysis.compare.welch import (
+    MOMENTS,
+    Cohort,
+    combine_moments,
+    from_clusters,
+    from_moments,
+    moments,
+)
+from orq_nb.analysis.inputs import is_dask
 
 __all__ = ["dask_cohorts"]
 

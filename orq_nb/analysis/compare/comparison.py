@@ -13,9 +13,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from orq_nb.analysis import cohorts
-from orq_nb.analysis.compare_pandas import Metric, Options, SessionData, compare_masks, empty_row, welch_row
-from orq_nb.analysis.frames import is_dask
+from orq_nb.analysis.compare import cohorts
+from orq_nb.analysis.compare.pandas_rows import SessionData, compare_masks
+from orq_nb.analysis.compare.rows import Metric, Options, empty_row, welch_row
+from orq_nb.analysis.inputs import is_dask, sessions_input
 from orq_nb.analysis.summaries import tag_counts
 from orq_nb.analysis.tags import TagIndex
 
@@ -29,11 +30,10 @@ COLUMNS = ["n_a", "n_b", "a", "b", "difference", "difference_low", "difference_h
 _NUMBERS = COLUMNS[2:12]
 OBSERVATIONAL = ("observational: the cohorts are not randomised, so a difference shows that they differ, "
                  "not that the tag or change caused it")
-_OPTIONS = ("statistic", "method", "cluster", "confidence", "winsorize", "n_resamples", "random_state")
 
 
 def compare_cohorts(
-    df: pd.DataFrame,
+    df: Any,
     a: Any,
     b: Any = None,
     *,
@@ -50,10 +50,11 @@ def compare_cohorts(
 
     Parameters
     ----------
-    df : DataFrame or dask DataFrame
+    df : DataFrame, dask DataFrame or SessionStore
         Sessions. A Dask frame (``SessionStore.to_dask()``) takes ``method="welch"``
         (the default there): each cohort's sufficient statistics are computed per
-        partition and combined, equal to the pandas answer to 1e-9.
+        partition and combined, equal to the pandas answer to 1e-9. A store is read
+        into pandas with the columns the comparison needs.
     a, b : str, dict or boolean mask
         A tag, a dict of :func:`filter_sessions` arguments (``{"tags": [...],
         "projects": [...], "start": ..., "end": ...}``) or a mask aligned with ``df``.
@@ -114,20 +115,22 @@ def compare_cohorts(
     Examples
     --------
     >>> import orq_nb
-    >>> from orq_nb.analysis.compare import compare_cohorts
     >>> df = orq_nb.load_sample()
-    >>> result = compare_cohorts(df, "gpt-4o", "gpt-4o-mini", random_state=0)
+    >>> result = orq_nb.compare_cohorts(df, "gpt-4o", "gpt-4o-mini", random_state=0)
     >>> list(result.index)
     ['total_cost', 'duration_ms', 'total_tokens', 'traces_count', 'cost_per_1k_tokens']
     """
     opts = _options(statistic, method, cluster, confidence, winsorize, n_resamples, random_state)
     cohorts.check_cohort(a, "a")
+    if not _is_frame(df):
+        names = metrics or list(DEFAULT_METRICS)
+        df = _read(df, [*names, *cohorts.spec_columns(a), *cohorts.spec_columns(b)], cluster)
     if b is not None:
         cohorts.check_cohort(b, "b")
     chosen = _metrics(df, metrics)
     _check_backend(df, opts)
     if is_dask(df):
-        from orq_nb.analysis.compare_dask import dask_cohorts
+        from orq_nb.analysis.compare.dask_rows import dask_cohorts
 
         found = dask_cohorts(df, [(a, b)], chosen, opts)[0]
         _check_counts(found["sizes"], found["both"], raise_empty=True, specs=(a, b))
@@ -146,19 +149,30 @@ def compare_cohorts(
     return out
 
 
-def compare_tags(df: pd.DataFrame, tags: list[str] | None = None, *, metric: str = "total_cost",
-                 **options: Any) -> pd.DataFrame:
+def compare_tags(
+    df: Any,
+    tags: list[str] | None = None,
+    *,
+    metric: str = "total_cost",
+    statistic: Literal["mean", "median"] = "mean",
+    method: Literal["bootstrap", "welch"] | None = None,
+    cluster: Literal["contact_ids"] | None = None,
+    confidence: float = 0.95,
+    winsorize: float | None = None,
+    n_resamples: int = 2000,
+    random_state: int | np.random.Generator | None = None,
+) -> pd.DataFrame:
     """Each tag against the sessions without it: which tags cost more than the rest, for real.
 
     Parameters
     ----------
-    df : DataFrame or dask DataFrame
+    df : DataFrame, dask DataFrame or SessionStore
+        Sessions (a store is read with the columns needed).
     tags : list of str, optional
         Default: the 20 most used tags.
     metric : str, default "total_cost"
-    **options
-        As :func:`compare_cohorts`: statistic, method, cluster, confidence,
-        winsorize, n_resamples, random_state.
+    statistic, method, cluster, confidence, winsorize, n_resamples, random_state
+        As for :func:`compare_cohorts`.
 
     Returns
     -------
@@ -167,13 +181,10 @@ def compare_tags(df: pd.DataFrame, tags: list[str] | None = None, *, metric: str
         ``p_adjusted`` by Benjamini–Hochberg across the tags, sorted by it. A tag
         that no session (or every session) has gets a row without an interval.
     """
-    unknown = sorted(set(options) - set(_OPTIONS))
-    if unknown:
-        raise TypeError(f"compare_tags() got unexpected options {unknown}; expected some of {list(_OPTIONS)}")
-    opts = _options(**{"statistic": "mean", "method": None, "cluster": None, "confidence": 0.95,
-                       "winsorize": None, "n_resamples": 2000, "random_state": None, **options})
+    opts = _options(statistic, method, cluster, confidence, winsorize, n_resamples, random_state)
     if not isinstance(metric, str):
         raise TypeError(f"metric must be one metric name (str), not {type(metric).__name__}")
+    df = _read(df, [metric], cluster)
     chosen = _metrics(df, [metric])
     _check_backend(df, opts)
     if tags is None:
@@ -183,7 +194,7 @@ def compare_tags(df: pd.DataFrame, tags: list[str] | None = None, *, metric: str
     tags = list(dict.fromkeys(tags))
     rows, caps = [], {}
     if is_dask(df):
-        from orq_nb.analysis.compare_dask import dask_cohorts
+        from orq_nb.analysis.compare.dask_rows import dask_cohorts
 
         for found in dask_cohorts(df, [(t, None) for t in tags], chosen, opts):
             reason = _check_counts(found["sizes"], 0, raise_empty=False)
@@ -200,6 +211,20 @@ def compare_tags(df: pd.DataFrame, tags: list[str] | None = None, *, metric: str
     out.attrs["orq_nb"] = _attrs(opts, "tags", caps, metric=metric, tags=tags,
                                  cohorts="each tag against the sessions without it")
     return out
+
+
+def _read(df: Any, metrics: list[str], cluster: str | None) -> Any:
+    """A store read with the columns a comparison of ``metrics`` needs; a frame as it is."""
+    if _is_frame(df):
+        return df
+    wanted = ["id", "tags"] + (["contact_ids"] if cluster else [])
+    for name in metrics:
+        wanted += list(RATIO_METRICS[name][:2]) if name in RATIO_METRICS else [name]
+    return sessions_input(df, list(dict.fromkeys(wanted)))
+
+
+def _is_frame(df: Any) -> bool:
+    return isinstance(df, pd.DataFrame) or is_dask(df)
 
 
 # -- arguments -------------------------------------------------------------------------------
