@@ -31,12 +31,13 @@ $(STAMP): setup.cfg pyproject.toml | $(PY)
 install: $(STAMP)
 
 lint: install
-	$(RUFF) orq_nb tests benchmarks notebooks/clean.py docs/conf.py
+	$(RUFF) orq_nb tests benchmarks notebooks/clean.py docs/conf.py docs/check_outputs.py
 	@out=$$($(VENV)/bin/lint-imports --no-logo 2>&1) || { echo "$$out"; exit 1; }; echo "import contracts kept"
 
 # The manual, warnings as errors; it executes the example notebooks on the sample.
 docs: install
 	$(PY) -m sphinx -W --keep-going -q -b html docs docs/_build/html
+	$(PY) docs/check_outputs.py docs/_build/html
 	@echo "the manual: docs/_build/html/index.html"
 
 test: install lint

@@ -6,6 +6,7 @@ and executed at build on the bundled sample and the fake server: nothing is fetc
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
@@ -23,7 +24,12 @@ EXAMPLES = HERE / "examples"
 shutil.rmtree(EXAMPLES, ignore_errors=True)
 EXAMPLES.mkdir()
 for notebook in sorted((HERE.parent / "notebooks").glob("[0-9]*.ipynb")):
-    shutil.copy(notebook, EXAMPLES / notebook.name)
+    # The test harness's markers (# NBVAL_IGNORE_OUTPUT ...) are for nbval, not for readers: dropped.
+    cells = json.loads(notebook.read_text(encoding="utf-8"))
+    for cell in cells["cells"]:
+        if cell["cell_type"] == "code":
+            cell["source"] = [line for line in cell["source"] if not line.lstrip().startswith("# NBVAL_")]
+    (EXAMPLES / notebook.name).write_text(json.dumps(cells, indent=1, ensure_ascii=False), encoding="utf-8")
 
 project = "orq_nb"
 author = "the orq_nb developers"
@@ -41,7 +47,13 @@ exclude_patterns = ["_build", "**.ipynb_checkpoints", "jupyter_execute"]
 html_theme = "pydata_sphinx_theme"
 html_title = f"orq_nb {release}"
 html_static_path = ["_static"]
-html_theme_options = {"navigation_with_keys": False, "show_toc_level": 2}
+html_theme_options = {"navigation_with_keys": False, "show_toc_level": 2,
+                      # the top bar: the guide's first pages, the rest under "More", on one line at 1400 px
+                      "header_links_before_dropdown": 4}
+# No left sidebar: every page is a top-level entry, so its "Section Navigation" would be empty; the top
+# bar and the page's own contents (right) are the navigation.
+html_sidebars = {"**": []}
+html_css_files = ["orq_nb.css"]
 
 autosummary_generate = True
 autodoc_typehints = "none"  # numpydoc's parameter lists say the types
@@ -63,11 +75,29 @@ nb_mime_priority_overrides = [
 ]
 myst_enable_extensions = ["colon_fence"]
 
-# The API reference lists every public name (orq_nb.__all__), grouped by the layer that defines it, so that
-# it cannot drift from the package: written here at each build (docs/api.rst is not kept in git).
+# The API reference lists every public name (orq_nb.__all__, then the public modules' __all__), grouped by
+# the layer that defines it, so that it cannot drift from the package: written here at each build
+# (docs/api.rst is not kept in git). A constant gets its text from its module's ``#:`` comment.
 _LAYERS = {"load": "Loading and validating", "analysis": "Analysis", "api": "The orq.ai client",
-           "store": "The session store", "explore": "Plots and widgets", "errors": "Errors and warnings",
-           "versions": "Bug reports"}
+           "store": "The session store", "explore": "Plots and widgets", "versions": "Bug reports"}
+_MODULES = {"orq_nb.errors": "Errors and warnings: ``orq_nb.errors``",
+            "orq_nb.schemas": "Schemas, columns and dtypes: ``orq_nb.schemas``",
+            "orq_nb.types": "Classes handed out: ``orq_nb.types``",
+            "orq_nb.testing": "Testing offline: ``orq_nb.testing``"}
+
+
+def _section(title: str, module: str, names: list[str]) -> list[str]:
+    lines = [title, "-" * len(title), "", f".. currentmodule:: {module}", ""]
+    import importlib
+
+    objects = importlib.import_module(module)
+    documented = [n for n in names if callable(getattr(objects, n))]
+    constants = [n for n in names if n not in documented]
+    if documented:
+        lines += [".. autosummary::", "   :toctree: generated", ""] + [f"   {n}" for n in documented] + [""]
+    for name in constants:
+        lines += [f".. autodata:: {module}.{name}", "   :no-value:", ""]
+    return lines
 
 
 def _api_page() -> str:
@@ -76,17 +106,18 @@ def _api_page() -> str:
         obj = getattr(orq_nb, name)
         module = getattr(obj, "__module__", "orq_nb.load") or "orq_nb.load"
         layer = module.split(".")[1] if module.count(".") else "load"
-        if isinstance(obj, type) and issubclass(obj, BaseException):
-            layer = "errors"
         groups.setdefault(layer, []).append(name)
-    lines = ["API reference", "=============", "", "Everything ``orq_nb`` exports; nothing else is public.",
-             "", ".. currentmodule:: orq_nb", ""]
+    lines = ["API reference", "=============", "",
+             "Everything ``orq_nb`` exports, and the public modules ``orq_nb.errors``, ``orq_nb.schemas``, "
+             "``orq_nb.types`` and ``orq_nb.testing``; nothing else is public (the layers' module paths may "
+             "change in any release).", ""]
     for layer, names in groups.items():
-        if not names:
-            continue
-        title = _LAYERS.get(layer, layer)
-        lines += [title, "-" * len(title), "", ".. autosummary::", "   :toctree: generated", ""]
-        lines += [f"   {name}" for name in names] + [""]
+        if names:
+            lines += _section(_LAYERS.get(layer, layer), "orq_nb", names)
+    import importlib
+
+    for module, title in _MODULES.items():
+        lines += _section(title, module, list(importlib.import_module(module).__all__))
     return "\n".join(lines)
 
 

@@ -216,9 +216,20 @@ class OrqAPIError(OrqError):
 class OrqAuthError(OrqAPIError):
     """401 or 403: the API key is missing, wrong, or not allowed to do this."""
 
-    def __init__(self, status: int, message: str, method: str = "", path: str = "") -> None:
+    def __init__(self, status: int | None, message: str, method: str = "", path: str = "") -> None:
+        if status is None:  # refused before any request: no status, no "HTTP" in the message
+            self.status, self.message, self.method, self.path = None, message, method, path
+            Exception.__init__(self, message)
+            return
         hint = " (check the key given as api_key= or in ORQ_API_KEY)"
         super().__init__(status, message + hint, method, path)
+
+    @classmethod
+    def no_key(cls) -> OrqAuthError:
+        """The error of a client made without a key: nothing was sent, and how to give one."""
+        return cls(None, "no API key was given, so no request was made. Give one as "
+                         "OrqClient(api_key=...) or in the ORQ_API_KEY environment variable (your orq.ai "
+                         "workspace's settings list its API keys).")
 
 
 class OrqNotFoundError(OrqAPIError):

@@ -1,5 +1,9 @@
 """Every Python example in the README, the user guide and the design notes runs as written.
 
+The guide's pages are executed notebooks (MyST ``{code-cell}`` blocks): ``make docs`` runs them and shows
+their outputs, and ``docs/check_outputs.py`` fails the build if a page shows none. The README's and the
+design notes' ``python`` blocks run here, as a user pasting them into a new notebook would.
+
 Each file's ```python blocks run in order in one namespace (a fresh one per file), in a new interpreter
 started in an empty temporary folder, offline (``ORQ_NB_OFFLINE=1``, no ``ORQ_API_KEY``), with
 matplotlib's Agg backend: what a user pasting them into a new notebook gets, minus the display. A block
@@ -22,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 FILES = [ROOT / "README.md", *sorted((ROOT / "docs" / "guide").glob("*.md")), ROOT / "docs" / "design.md"]
 #: What a backtick or tilde fence may say. Only python runs; text and console are shown as they are.
 #: (MyST directives use colon fences, ``:::{note}``, so that a python block inside one is still run.)
-LANGUAGES = {"python", "text", "console"}
+LANGUAGES = {"python", "{code-cell} ipython3", "text", "console"}
 _OPEN = re.compile(r"^(?P<indent> *)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 
 # Runs in the new interpreter: the blocks come on stdin as JSON. Each is compiled under the markdown
@@ -78,7 +82,7 @@ def test_every_fence_says_python_text_or_console(path):
     assert not odd, f"{_name(path)}: fences (line, info) neither run as python nor text/console: {odd}"
 
 
-@pytest.mark.parametrize("path", FILES, ids=_name)
+@pytest.mark.parametrize("path", [ROOT / "README.md", ROOT / "docs" / "design.md"], ids=_name)
 def test_the_python_blocks_run_in_order(path, tmp_path):
     blocks = [(b.line, b.code) for b in fenced_blocks(path.read_text(encoding="utf-8")) if b.info == "python"]
     if not blocks:
@@ -101,3 +105,27 @@ def test_fenced_blocks_finds_nested_and_tilde_fences_and_keeps_line_numbers():
         ("python", 6, "x = 1\n  y = 2\n"), ("console", 11, "$ make\n"), ("text", 14, "```\n")]
     with pytest.raises(AssertionError, match="never closed"):
         fenced_blocks("```python\nx = 1\n")
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "docs" / "guide").glob("*.md")), ids=_name)
+def test_every_guide_page_is_executed_at_build_and_imports_nothing_private(path):
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("---\nfile_format: mystnb\n"), f"{_name(path)} is not executed by myst-nb"
+    code = [b.code for b in fenced_blocks(text) if b.info == "{code-cell} ipython3"]
+    assert code, f"{_name(path)} has no code cell"
+    private = re.findall(r"^\s*(?:from|import) (orq_nb\.(?!errors|schemas|types|testing)[\w.]+)",
+                         "".join(code), flags=re.M)
+    assert not private, f"{_name(path)} imports non-public modules {private}"
+
+
+def test_the_output_check_fails_a_page_without_outputs(tmp_path):
+    sys.path.insert(0, str(ROOT / "docs"))
+    from check_outputs import problems
+
+    (tmp_path / "guide").mkdir()
+    cell = '<div class="cell docutils container">x</div>'
+    (tmp_path / "guide" / "a.html").write_text(cell + '<div class="cell_output docutils container">1</div>')
+    assert problems(tmp_path) == []
+    (tmp_path / "guide" / "b.html").write_text(cell + "# NBVAL_IGNORE_OUTPUT")
+    assert problems(tmp_path) == ["guide/b.html: 1 code cells and not one output",
+                                  "guide/b.html: shows a test-harness marker (NBVAL_)"]

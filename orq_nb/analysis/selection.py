@@ -60,7 +60,7 @@ def select_box(df: Any, *, duration: tuple[float, float], cost: tuple[float, flo
     >>> bool(box["total_cost"].between(0.01, 0.05).all())
     True
     """
-    df = sessions_input(df, ["duration_ms", "total_cost"])
+    df = sessions_input(df)
     if is_dask(df):
         return df.map_partitions(select_box, duration=duration, cost=cost, log_x=log_x, log_y=log_y,
                                  meta=df._meta)
@@ -91,7 +91,7 @@ def select_lasso(df: Any, *, polygon: Sequence[tuple[float, float]], log_x: bool
             vertices[:, 1] = np.log10(vertices[:, 1])
     if not np.isfinite(vertices).all():
         raise ValueError("a lasso on a log axis needs vertices above zero on it")
-    df = sessions_input(df, ["duration_ms", "total_cost"])
+    df = sessions_input(df)
     if is_dask(df):
         return df.map_partitions(select_lasso, polygon=[tuple(v) for v in polygon], log_x=log_x, log_y=log_y,
                                  meta=df._meta)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Iterable, Mapping
+import inspect
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from marshmallow import fields
@@ -77,6 +78,39 @@ def filters_body(
     if repo is not None:
         filters["repo"] = repo
     return filters
+
+
+def takes_filters(*, exclude: tuple[str, ...] = ()) -> Callable:
+    """Give a function that takes ``**filters`` the parameters of :func:`filters_body` as its own.
+
+    Its signature (what a notebook's Shift-Tab shows) lists every filter, keyword-only with its default,
+    in place of ``**filters``, so that the filters are written once, here; a keyword that is neither
+    one of them nor the function's own is a TypeError naming the function. ``exclude``: filters the
+    function does not take.
+    """
+    every = inspect.signature(filters_body).parameters.items()
+    filters = [p.replace(kind=p.KEYWORD_ONLY) for name, p in every if name not in exclude]
+    names = {p.name for p in filters}
+
+    def decorate(function: Callable) -> Callable:
+        signature = inspect.signature(function)
+        own = [p for p in signature.parameters.values() if p.kind is not p.VAR_KEYWORD]
+        positional = [p for p in own if p.kind is not p.KEYWORD_ONLY]
+        keyword = [p for p in own if p.kind is p.KEYWORD_ONLY]
+
+        @functools.wraps(function)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            unknown = sorted(set(kwargs) - names - {p.name for p in own})
+            if unknown:
+                raise TypeError(f"{function.__qualname__}() got an unexpected keyword argument "
+                                f"{unknown[0]!r}; "
+                                f"the filters are {', '.join(sorted(names))}")
+            return function(*args, **kwargs)
+
+        wrapper.__signature__ = signature.replace(parameters=[*positional, *filters, *keyword])
+        return wrapper
+
+    return decorate
 
 
 @functools.cache

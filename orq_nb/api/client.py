@@ -13,9 +13,9 @@ from urllib.parse import quote
 import pandas as pd
 from marshmallow import ValidationError
 
-from orq_nb.api.bodies import filters_body, update_body
+from orq_nb.api.bodies import filters_body, takes_filters, update_body
 from orq_nb.api.progress import progress_bar
-from orq_nb.api.transport import GONE, Call, Cancelled, RetryPolicy, Transport, log
+from orq_nb.api.transport import GONE, Call, RetryPolicy, Transport, _Cancelled, log
 from orq_nb.errors import (
     DuplicateSessionsWarning,
     FetchWarning,
@@ -169,7 +169,7 @@ class OrqClient:
     ) -> None:
         key = api_key or os.environ.get("ORQ_API_KEY")
         if not key:
-            raise OrqAuthError(401, "no API key: pass api_key= or set ORQ_API_KEY")
+            raise OrqAuthError.no_key()
         if page_size < 1 or max_workers < 1:
             raise ValueError("page_size and max_workers must be at least 1")
         url = base_url or os.environ.get("ORQ_BASE_URL") or DEFAULT_BASE_URL
@@ -197,6 +197,7 @@ class OrqClient:
         return self._http.requests_sent
 
     # -- single calls ---------------------------------------------------------
+    @takes_filters()
     def count_sessions(self, **filters: Any) -> int:
         """Count the sessions matching the filters of :meth:`query_sessions`."""
         return self._count(filters_body(**filters))
@@ -284,6 +285,7 @@ class OrqClient:
         pages = math.ceil(total / (served or self.page_size))
         return pages + max(2, math.ceil(pages / 10))
 
+    @takes_filters()
     def iter_sessions(self, *, errors: Errors = "raise", rejects: list | None = None,
                       deadline: float | None = None, **filters: Any) -> Iterator[list[dict]]:
         """Yield each page's sessions, validated, walking pages until ``has_more`` is false.
@@ -338,21 +340,16 @@ class OrqClient:
             return None, None
         return total, self._http.server_time
 
+    @takes_filters()
     def query_sessions(
         self,
-        interval: str | None = None,
-        project_id: str | None = None,
-        tags: Iterable[str] | str | None = None,
-        start: Any = None,
-        end: Any = None,
-        kind: str | None = None,
-        client: str | None = None,
-        repo: str | None = None,
+        *,
         max_records: int | None = None,
         progress: bool | None = None,
         errors: Errors = "raise",
         rejects: list | None = None,
         deadline: float | None = None,
+        **filters: Any,
     ) -> pd.DataFrame:
         """Fetch every matching session into a typed DataFrame.
 
@@ -403,7 +400,7 @@ class OrqClient:
         """
         check_errors(errors)
         call = Call(deadline)
-        body = filters_body(interval, project_id, tags, start, end, kind, client, repo)
+        body = filters_body(**filters)
         if max_records is not None and max_records < 0:
             raise ValueError("max_records must not be negative")
         total, since = self._count_or_none(body, call)
@@ -569,7 +566,7 @@ class OrqClient:
                 row["ok"] = True
                 if records is not None:
                     records[session_id] = record
-            except Cancelled:
+            except _Cancelled:
                 raise
             except Exception as error:  # noqa: BLE001 - one session's failure is its row, never the call's
                 row["error"] = f"{type(error).__name__}: {self._http.mask(str(error))}"

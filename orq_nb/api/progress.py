@@ -23,7 +23,9 @@ def progress_bar(progress: bool | None, total: int, unit: str) -> Iterator[Any]:
         from tqdm.auto import tqdm
     except ImportError:
         if progress:
-            raise ImportError("progress=True needs tqdm: pip install orq_nb[progress]") from None
+            raise ImportError("progress=True needs tqdm, which orq_nb's 'progress' extra installs: from a "
+                              "clone, pip install -e \".[progress]\" (the manual's Install page has the "
+                              "other ways)") from None
         yield _Silent()
         return
     with tqdm(total=total, unit=unit, leave=False) as bar:

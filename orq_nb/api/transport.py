@@ -33,7 +33,7 @@ from orq_nb.errors import (
     OrqTimeoutError,
 )
 
-__all__ = ["Call", "Cancelled", "RetryPolicy", "Transport", "check_base_url", "GONE"]
+__all__ = ["Call", "_Cancelled", "RetryPolicy", "Transport", "check_base_url", "GONE"]
 
 log = logging.getLogger("orq_nb")
 
@@ -145,7 +145,7 @@ def _reads(method: str, path: str) -> bool:
     return method == "GET" or (method == "POST" and path.rstrip("/").endswith(("/query", "/count")))
 
 
-class Cancelled(Exception):
+class _Cancelled(Exception):
     """The call was interrupted (Ctrl-C): no new request is sent."""
 
 
@@ -293,7 +293,7 @@ class Transport:
         attempt, lost = 0, False
         while True:
             if call is not None and call.cancelled.is_set():
-                raise Cancelled()
+                raise _Cancelled()
             if time.monotonic() >= ends:
                 raise OrqTimeoutError(None, f"no answer within the deadline ({attempt} attempts)",
                                       method, path)
@@ -396,7 +396,7 @@ class Transport:
         if call is None:
             time.sleep(seconds)
         elif call.cancelled.wait(seconds):
-            raise Cancelled()
+            raise _Cancelled()
 
     def _next_wait(self, attempt: int, ends: float, hinted: float | None) -> float | None:
         if attempt >= self.retry.max_retries:

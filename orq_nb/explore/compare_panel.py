@@ -23,7 +23,7 @@ from matplotlib.figure import Figure
 
 from orq_nb.analysis.compare.comparison import compare_cohorts
 from orq_nb.analysis.spend.daily_groups import NO_PROJECT
-from orq_nb.explore.comparison_plot import cohort_value, plot_comparison
+from orq_nb.explore.comparison_plot import cohort_value, metric_label, plot_comparison
 
 __all__ = ["ComparePanel", "comparison_table", "comparison_html", "forest_figure", "forest_png"]
 
@@ -82,7 +82,9 @@ def comparison_table(result: pd.DataFrame) -> pd.DataFrame:
     not hold its nominal rate, or why a row has no interval; empty otherwise.
     """
     alpha = 1 - result.attrs.get("orq_nb", {}).get("confidence", 0.95)
-    metrics = [str(m) for m in result.index]
+    info = result.attrs.get("orq_nb", {})
+    raw = [info.get("metric") or str(m) for m in result.index]  # what each row measures (units)
+    metrics = [str(m) if info.get("metric") else metric_label(str(m)) for m in result.index]
     methods = result["method"].astype(str).tolist()
     flagged = ~result["reliable"].to_numpy(dtype=bool)
     notes = result["note"].astype(str).tolist()
@@ -106,8 +108,8 @@ def comparison_table(result: pd.DataFrame) -> pd.DataFrame:
         "n a / b": [f"{a:,} / {b:,}" for a, b in zip(result["n_a"], result["n_b"], strict=True)],
         "ratio [interval]": [ratio(row) for _, row in result.iterrows()],
         "p adjusted": result["p_adjusted"].map(_p).tolist(),
-        "a": [cohort_value(m, v) for m, v in zip(metrics, result["a"], strict=True)],
-        "b": [cohort_value(m, v) for m, v in zip(metrics, result["b"], strict=True)],
+        "a": [cohort_value(m, v) for m, v in zip(raw, result["a"], strict=True)],
+        "b": [cohort_value(m, v) for m, v in zip(raw, result["b"], strict=True)],
         "method": methods,
         "significant": (result["p_adjusted"] < alpha).to_numpy(),
         "flagged": flagged,

@@ -105,7 +105,7 @@ def _rows(result: pd.DataFrame, info: dict, alpha: float) -> pd.DataFrame:
     metric = info.get("metric")
     rows = result[list(_NEEDED) + ["p_value"] + (["difference", "difference_low", "difference_high"]
                                                  if "difference" in result.columns else [])].copy()
-    rows["name"] = names
+    rows["name"] = [name if metric else metric_label(name) for name in names]
     rows["metric"] = [metric or name for name in names]
     ratio, low, high = (rows[c].to_numpy(dtype=float) for c in ("ratio", "ratio_low", "ratio_high"))
     with np.errstate(invalid="ignore"):
@@ -125,6 +125,12 @@ def _rows(result: pd.DataFrame, info: dict, alpha: float) -> pd.DataFrame:
                      for s, n, m, a, b, f in zip(star, rows["name"], rows["metric"], rows["a"], rows["b"],
                                                  flag, strict=True)]
     return rows.reset_index(drop=True)
+
+
+def metric_label(metric: str) -> str:
+    """A metric's name as tables and plots show it: ``duration_ms`` is shown in seconds, so it is called
+    "duration" (its values say "s"); every other name as it is."""
+    return "duration" if metric == "duration_ms" else metric
 
 
 def cohort_value(metric: str, value: float) -> str:

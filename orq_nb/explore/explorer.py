@@ -43,12 +43,13 @@ _LAYOUT = {"display": "flex", "flex_flow": "row-reverse wrap", "justify_content"
            "align_items": "flex-start"}
 
 
-def summary_text(sessions: int, total_cost: float, median_duration_ms: float, tokens: float) -> str:
-    """The explorer's summary line."""
+def summary_text(sessions: int, total_cost: float, median_duration_ms: float, tokens: float,
+                 noun: str = "sessions") -> str:
+    """The explorer's summary line (of what the filters show; of the selection with ``noun="selected"``)."""
     if not sessions:
-        return "0 sessions match"
+        return f"0 {noun} match" if noun == "sessions" else f"0 {noun}"
     per_1k = f"${total_cost / tokens * 1000:,.4f}" if tokens else "n/a"
-    return (f"{sessions:,} sessions · total cost ${total_cost:,.2f} · median duration "
+    return (f"{sessions:,} {noun} · total cost ${total_cost:,.2f} · median duration "
             f"{median_duration_ms / 1000:,.1f} s · cost per 1k tokens {per_1k}")
 
 
@@ -179,8 +180,9 @@ class SessionExplorer(widgets.Box):
             relabel], layout=_CONTROLS)
         self.update()  # drawn before the plot's widget is made: see SessionFigure.widget
         panels = [self.spend_panel] if self.spend_panel is not None else []
-        views = widgets.VBox([*panels, self.summary, self.status, self.plot.widget, self.selection_head,
-                              self.selection_table, self.details, self.compare_panel, self.top_head,
+        # A clicked point's details come right under the plot, where the eye is, before the tables.
+        views = widgets.VBox([*panels, self.summary, self.status, self.plot.widget, self.details,
+                              self.selection_head, self.selection_table, self.compare_panel, self.top_head,
                               self.top_table], layout=_VIEWS)
         super().__init__([views, controls], layout=_LAYOUT)
         self.tag_filter.observe(self.update, names="selection")
@@ -207,7 +209,7 @@ class SessionExplorer(widgets.Box):
                                  "total_cost": df["total_cost"].to_numpy()})
         self._cost = df["total_cost"].to_numpy(dtype=float)
         self._duration = df["duration_ms"].to_numpy(dtype=float)
-        self._tokens = df["total_tokens"].to_numpy(dtype=float)
+        self._tokens = df["total_tokens"].to_numpy(dtype=float, na_value=np.nan)
         self._started = df["started_at"]
         self._first_day, self._last_day = self._started.min(), self._started.max()
         codes, projects = pd.factorize(df["project_id"])
@@ -459,9 +461,11 @@ class SessionExplorer(widgets.Box):
                                          "(the toolbar above it switches between them)")
             session_table(rows, "selected_sessions", self.selection_table)
             return
-        head = (f"{len(rows):,} selected · total cost ${np.nansum(rows['total_cost']):,.4f} · "
-                f"{np.nansum(rows['total_tokens']):,.0f} tokens · duration "
-                f"{np.nansum(rows['duration_ms']) / 1000:,.1f} s")
+        durations = rows["duration_ms"].to_numpy(dtype=float)
+        head = summary_text(len(rows), float(np.nansum(rows["total_cost"].to_numpy(dtype=float))),
+                            float(np.nanmedian(durations)) if np.isfinite(durations).any() else math.nan,
+                            float(np.nansum(rows["total_tokens"].to_numpy(dtype=float, na_value=np.nan))),
+                            noun="selected")
         shape = self.plot.shape_text(self.shape)
         data = ""
         if self.shape is not None and self.shape[0] == "box":

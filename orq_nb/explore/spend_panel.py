@@ -31,7 +31,7 @@ def spend_rows(df: pd.DataFrame, days: int = 7, n: int = 10, metric: str = "tota
     """The ``n`` strongest anomalies of the last ``days`` days, by tag and by project, strongest first.
 
     Columns ``kind`` ("tag" or "project"), ``group``, ``day``, ``value``, ``baseline``, ``ratio``,
-    ``reliable`` and ``note`` (from :func:`spend_anomalies`).
+    ``score``, ``reliable`` and ``note`` (from :func:`spend_anomalies`).
     """
     parts = []
     for by, kind in _KINDS.items():
@@ -42,7 +42,8 @@ def spend_rows(df: pd.DataFrame, days: int = 7, n: int = 10, metric: str = "tota
     top = top_anomalies(both, days=days, n=n)
     parts = [str(g).split("\x00", 1) for g in top["group"]]
     return top.assign(kind=[p[0] for p in parts], group=[p[1] for p in parts])[
-        ["kind", "group", "day", "value", "baseline", "ratio", "reliable", "note"]].reset_index(drop=True)
+        ["kind", "group", "day", "value", "baseline", "ratio", "score", "reliable", "note"]
+    ].reset_index(drop=True)
 
 
 def flagged_html(rows: pd.DataFrame) -> str:
@@ -58,15 +59,21 @@ def flagged_html(rows: pd.DataFrame) -> str:
             f"<ul style='margin:0;padding-left:1.5em'>{''.join(items)}</ul></div>")
 
 
+#: The table's columns, named in words; rows come strongest first, as "how unusual" says.
+SHOWN_COLUMNS = ["how unusual", "group", "day", "cost", "baseline", "times its baseline"]
+
+
 def _shown(rows: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({
+        "how unusual": [f"{'above' if v > 0 else 'below'} by {abs(v):.1f}" for v in rows["score"]],
         "group": [("" if flag else "⚠ ") + f"{k}: {g}"
                   for k, g, flag in zip(rows["kind"], rows["group"], rows["reliable"], strict=True)],
         "day": rows["day"].dt.strftime("%Y-%m-%d").to_numpy(dtype=object),
         "cost": rows["value"].map("${:,.4f}".format).to_numpy(dtype=object),
         "baseline": rows["baseline"].map(lambda v: "" if pd.isna(v) else f"${v:,.4f}").to_numpy(dtype=object),
-        "x baseline": rows["ratio"].map(lambda v: "" if pd.isna(v) else f"x{v:.2f}").to_numpy(dtype=object),
-    })
+        "times its baseline": rows["ratio"].map(lambda v: "" if pd.isna(v) else f"{v:.2f}").to_numpy(
+            dtype=object),
+    }, columns=SHOWN_COLUMNS)
 
 
 class SpendPanel(widgets.VBox):
@@ -103,7 +110,8 @@ class SpendPanel(widgets.VBox):
         since = "" if last is None or pd.isna(last) else f" up to {last:%Y-%m-%d}"
         self.head.value = (f"<b>Spend watch</b>: the strongest anomalies of daily cost in the last "
                            f"{self.days} days{html.escape(since)}, by tag and project, against each one's "
-                           f"own baseline (the 28 days before). Click one to see its sessions."
+                           f"own baseline (the 28 days before), the most unusual first (in robust standard "
+                           f"scores above or below it). Click one to see its sessions."
                            + ("" if len(self.rows) else "<br><i>No anomaly in those days.</i>")
                            + flagged_html(self.rows))
 

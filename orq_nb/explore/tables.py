@@ -37,7 +37,7 @@ def readable(rows: pd.DataFrame) -> pd.DataFrame:
         "tags": [", ".join(as_tags(t)) for t in rows["tags"]],
         "duration_ms": np.round(rows["duration_ms"].to_numpy(dtype=float) / 1000, 2),
         "total_cost": np.round(rows["total_cost"].to_numpy(dtype=float), 6),
-        "total_tokens": rows["total_tokens"].to_numpy(),
+        "total_tokens": rows["total_tokens"].astype("Int64").to_numpy(dtype=object, na_value=None),
         "started_at": started.dt.strftime("%Y-%m-%d %H:%M").fillna("").to_numpy(dtype=object),
     }
     return pd.DataFrame({name: columns[name] for name in TABLE_COLUMNS}).rename(columns=_HEADERS)
@@ -84,7 +84,7 @@ def details_html(row: pd.Series) -> str:
         elif isinstance(value, pd.Timestamp):
             text = value.strftime("%Y-%m-%d %H:%M:%S %Z")
         elif name == "duration_ms" and pd.notna(value):
-            text = f"{value / 1000:,.3f} s"
+            name, text = "duration (s)", f"{value / 1000:,.3f}"  # shown in seconds: so says the label
         elif pd.isna(value):
             text = ""
         else:

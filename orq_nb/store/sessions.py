@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from orq_nb.api.bodies import filters_body
+from orq_nb.api.bodies import filters_body, takes_filters
 from orq_nb.errors import StoreDriftWarning, StoreError, StoreScopeError, VacuumWarning, warn_user
 from orq_nb.load.columns import COLUMN_NAMES, VALID_SCHEMA
 from orq_nb.load.convert import to_frame
@@ -296,7 +296,8 @@ class SessionStore:
                 raise
         return self._table()
 
-    def sync(self, client: Any, full: bool = False, overlap: Any = "1h", errors: str = "raise",
+    @takes_filters(exclude=("start", "end", "client"))
+    def sync(self, client: Any, *, full: bool = False, overlap: Any = "1h", errors: str = "raise",
              rejects: list | None = None, progress: bool | None = None, **filters: Any) -> SyncReport:
         """Bring the store up to date with orq.ai: fetch what changed since the watermark, upsert it.
 
@@ -311,9 +312,10 @@ class SessionStore:
         errors, rejects, progress
             As in :meth:`OrqClient.query_sessions`; with ``errors="raise"`` a
             bad record aborts the sync and nothing of it is committed.
-        **filters
-            The scope (``project_id``, ``tags``, ``kind``, ``client``, ``repo``,
-            ``interval``), fixed by the first sync.
+        interval, project_id, tags, kind, repo
+            The scope, as :meth:`OrqClient.query_sessions` takes them, fixed by the
+            first sync (no ``start``/``end``: the watermark decides the window; no
+            ``client`` filter, whose name the client takes).
         """
         started = time.perf_counter()
         for moving in ("start", "end"):

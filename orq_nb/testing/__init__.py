@@ -4,7 +4,12 @@
 makes realistic session records in either key style.
 """
 
-from orq_nb.testing.fake_server import SAMPLE_NOW, Exchange, FakeOrqServer, Fault, fake_orq
+from orq_nb.testing import fake_server as _fake_server
+from orq_nb.testing.fake_server import Exchange, FakeOrqServer, Fault, fake_orq
 from orq_nb.testing.synthetic import generate_sessions
+
+#: The bundled sample's "now": its sessions start in the 90 days before it (what the fake server takes as
+#: the present, so that its relative intervals select the sample as they would select live data).
+SAMPLE_NOW = _fake_server.SAMPLE_NOW
 
 __all__ = ["FakeOrqServer", "Fault", "Exchange", "fake_orq", "SAMPLE_NOW", "generate_sessions"]

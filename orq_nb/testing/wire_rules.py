@@ -15,7 +15,7 @@ from typing import Any
 from marshmallow import fields
 
 from orq_nb.api.bodies import CLEARS, INTERVALS, KINDS, updatable_fields
-from orq_nb.load.fields import NonNegativeNumber, StringList, UtcDateTime
+from orq_nb.load.fields import NonNegativeCount, NonNegativeNumber, StringList, UtcDateTime
 
 __all__ = ["filters_problem", "page_problem", "update_problem"]
 
@@ -91,7 +91,7 @@ def _value_problem(name: str, field: fields.Field, value: Any) -> str | None:
                 return problem
         return None
     elif isinstance(field, NonNegativeNumber):
-        ok = _is_int(value) if field.metadata.get("integer") else _is_number(value)
+        ok = _is_int(value) if isinstance(field, NonNegativeCount) else _is_number(value)
     elif isinstance(field, StringList):
         ok = _strings(value)
     elif isinstance(field, UtcDateTime):

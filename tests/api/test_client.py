@@ -184,8 +184,11 @@ def test_key_and_url_come_from_the_environment(fake, monkeypatch):
     monkeypatch.setenv("ORQ_BASE_URL", fake.url)
     assert orq_nb.OrqClient().count_sessions() == 250
     monkeypatch.delenv("ORQ_API_KEY")
-    with pytest.raises(orq_nb.errors.OrqAuthError, match="no API key"):
+    with pytest.raises(orq_nb.errors.OrqAuthError,
+                       match="no API key was given, so no request was made") as info:
         orq_nb.OrqClient()
+    assert "HTTP" not in str(info.value) and "ORQ_API_KEY" in str(info.value) and info.value.status is None
+    assert "api_key=" in str(info.value)
 
 
 def test_page_with_an_invalid_record_follows_the_errors_policy(records):

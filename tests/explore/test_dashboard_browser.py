@@ -216,13 +216,16 @@ def test_select_on_the_plot_relabel_on_the_server_and_undo(fake, voila_on_fake):
         page.get_by_text(everything).wait_for(timeout=120_000)
         page.locator(".js-plotly-plot .gtitle").wait_for(timeout=60_000)
         page.get_by_text("No sessions selected").wait_for(timeout=30_000)
+        assert page.title() == "orq.ai sessions explorer"  # the tab says what the page is
         drag_box(page)
         head = page.locator(".orq-selection")
         head.wait_for(timeout=30_000)
         x_lo, x_hi, y_lo, y_hi = ast.literal_eval(head.get_attribute("data-box"))
         want = orq_nb.select_box(df, duration=(x_lo, x_hi), cost=(y_lo, y_hi), log_x=True, log_y=True)
         assert len(want) > 0
-        assert head.inner_text().startswith(f"{len(want):,} selected")
+        assert head.inner_text().startswith(
+            f"{len(want):,} selected · total cost ${want.total_cost.sum():,.2f}"
+            f" · median duration {want.duration_ms.median() / 1000:,.1f} s")
         page.get_by_text(f"of {len(want):,} entries").first.wait_for(timeout=30_000)  # the table's count
         # Narrowing the window with a selection keeps the plot's height (plotly.js sized it at 0 once).
         page.set_viewport_size({"width": 1024, "height": 1000})

@@ -50,7 +50,8 @@ def test_empty_input_has_the_fixed_layout(empty):
 
 def test_seed_example_loads_to_the_fixed_columns(seed):
     with pytest.warns(orq_nb.errors.RoundedCountsWarning,
-                      match=r"record 0 \(id '<id>'\): prompt_tokens, completion_tokens, total_tokens, traces_count"):
+                      match=r"record 0 \(id '<id>'\): prompt_tokens, completion_tokens, total_tokens, "
+                            r"traces_count"):
         df = orq_nb.sessions_frame([seed])
     assert_layout(df)
     row = df.iloc[0]
@@ -60,8 +61,8 @@ def test_seed_example_loads_to_the_fixed_columns(seed):
         5045.15, 5555.25, 4733.47, 1894.97]
     assert row[["prompt_tokens", "completion_tokens", "total_tokens", "traces_count"]].tolist() == [
         6845, 3268, 2327, 9870]
-    assert {str(df[c].dtype) for c in ["prompt_tokens", "completion_tokens", "total_tokens", "traces_count"]} == {
-        "Int64"}
+    counts = ["prompt_tokens", "completion_tokens", "total_tokens", "traces_count"]
+    assert {str(df[c].dtype) for c in counts} == {"Int64"}
     assert pd.isna(row["project_id"]) and pd.isna(row["started_at"])
 
 

@@ -555,7 +555,7 @@ def _sorted_median(s: np.ndarray, n: np.ndarray) -> np.ndarray:
     return np.where(n > 0, (lo + hi) / 2, np.nan)
 
 
-def top_anomalies(result: pd.DataFrame, days: int = 7, n: int = 10) -> pd.DataFrame:
+def top_anomalies(result: pd.DataFrame, *, days: int = 7, n: int = 10) -> pd.DataFrame:
     """The strongest anomalies of the last ``days`` days of a :func:`spend_anomalies` result.
 
     Parameters
@@ -571,8 +571,8 @@ def top_anomalies(result: pd.DataFrame, days: int = 7, n: int = 10) -> pd.DataFr
     -------
     DataFrame
         Columns ``group``, ``day``, ``value``, ``baseline``, ``ratio``
-        (value / baseline), ``reliable`` and ``note``, strongest first (largest
-        absolute score).
+        (value / baseline), ``score`` (how unusual, in robust standard scores),
+        ``reliable`` and ``note``, strongest first (largest absolute score).
     """
     missing = [c for c in COLUMNS if c not in result.columns]
     if missing:
@@ -580,10 +580,10 @@ def top_anomalies(result: pd.DataFrame, days: int = 7, n: int = 10) -> pd.DataFr
     for name, value in (("days", days), ("n", n)):
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
             raise ValueError(f"{name} must be a positive whole number, not {value!r}")
-    columns = ["group", "day", "value", "baseline", "reliable", "note"]
+    columns = ["group", "day", "value", "baseline", "score", "reliable", "note"]
     if not len(result):
         out = pd.DataFrame({c: result[c] for c in columns} | {"ratio": pd.Series(dtype=float)})
-        return out[[*columns[:4], "ratio", *columns[4:]]]
+        return out[[*columns[:4], "ratio", *columns[4:]]].reset_index(drop=True)
     since = result["day"].max() - pd.Timedelta(days=days - 1)
     recent = result[(result["day"] >= since).to_numpy() & result["anomaly"].to_numpy()]
     order = np.argsort(-np.abs(recent["score"].to_numpy()), kind="stable")
