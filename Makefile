@@ -5,7 +5,9 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-test
 RUFF := $(PY) -m ruff check --line-length 110 --target-version py311 --select E,F,W,I,UP,B
 
-NBVAL := ORQ_NB_OFFLINE=1 $(PY) -m pytest --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg notebooks/
+# Kernels started by the tests log errors only (tests/ipython holds the profile that says so).
+QUIET_KERNELS := IPYTHONDIR=$(CURDIR)/tests/ipython
+NBVAL := $(QUIET_KERNELS) ORQ_NB_OFFLINE=1 $(PY) -m pytest -q -p no:cacheprovider --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg notebooks/
 
 # make demo and make lab: venvs of their own, at the versions binder/constraints.txt pins.
 DEMO := .venv-demo
@@ -36,12 +38,14 @@ lint: install
 
 # The manual, warnings as errors; it executes the example notebooks on the sample.
 docs: install
-	$(PY) -m sphinx -W --keep-going -q -b html docs docs/_build/html
+	$(QUIET_KERNELS) $(PY) -m sphinx -W --keep-going -q -b html docs docs/_build/html
 	$(PY) docs/check_outputs.py docs/_build/html
 	@echo "the manual: docs/_build/html/index.html"
 
+# pytest runs on every core (pytest-xdist: each worker its own fake servers, stores and browser, on
+# free ports and temporary folders); NBVAL then runs the notebooks, one kernel each.
 test: install lint
-	$(PY) -m pytest
+	$(QUIET_KERNELS) $(PY) -m pytest -q -n auto
 	$(NBVAL)
 	$(MAKE) docs
 	# Binder's pins must resolve together (pip's resolver, nothing installed).
@@ -67,8 +71,10 @@ $(LAB)/.installed: setup.cfg pyproject.toml $(CONSTRAINTS)
 	PYTHONWARNINGS=ignore $(LAB)/bin/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[all]"
 	touch $@
 
+# Every save goes through notebooks/clean.py (its pre_save): running the examples leaves git status clean.
 lab: $(LAB)/.installed
-	ORQ_NB_OFFLINE=1 $(LAB)/bin/jupyter lab --no-browser --ServerApp.ip=127.0.0.1 \
+	ORQ_NB_OFFLINE=1 PYTHONPATH=$(CURDIR)/notebooks $(LAB)/bin/jupyter lab --no-browser --ServerApp.ip=127.0.0.1 \
+		--FileContentsManager.pre_save_hook=clean.pre_save \
 		$(if $(filter 0,$(shell id -u)),--allow-root) notebooks/
 
 notebooks: install

@@ -38,3 +38,24 @@ def test_cleaning_drops_views_and_state_and_keeps_the_text():
     assert cleaned["metadata"] == {"kernelspec": {"name": "python3"}}
     assert cleaned["cells"][0]["outputs"] == [{**view, "data": {"text/plain": "SessionExplorer(...)"}}, text]
     assert cleaned["cells"][1] == notebook["cells"][1]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_run_and_saved_by_jupyterlab_a_notebook_is_unchanged(path, tmp_path):
+    """What ``make lab`` does on save: Jupyter's own contents manager, with notebooks/clean.py's hook. A
+    notebook run in the editor comes back with widget views in its outputs and editor metadata in its
+    cells; saved, the file is byte for byte what git holds."""
+    contents = pytest.importorskip("jupyter_server.services.contents.filemanager")
+    (tmp_path / path.name).write_bytes(path.read_bytes())
+    manager = contents.FileContentsManager(root_dir=str(tmp_path), pre_save_hook=clean.pre_save)
+    model = manager.get(path.name)
+    for number, cell in enumerate(model["content"]["cells"]):  # what running and clicking leave behind
+        cell["metadata"].update(scrolled=True, collapsed=False, execution={"iopub.status.idle": "2026"})
+        for output in cell.get("outputs", ()):  # a widget's output, run live, carries its view
+            if output.get("output_type") in ("display_data", "execute_result"):
+                output["data"][clean.WIDGET_VIEW] = {"model_id": f"m{number}", "version_major": 2}
+    model["content"]["metadata"]["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
+    manager.save({"type": "notebook", "format": "json", "content": model["content"]}, path.name)
+    saved = (tmp_path / path.name).read_text(encoding="utf-8")
+    widget_free = clean.dumps(json.loads(path.read_text(encoding="utf-8")))
+    assert saved == widget_free == path.read_text(encoding="utf-8"), "run make notebooks (or clean.py)"

@@ -247,3 +247,29 @@ def test_a_store_scoped_with_the_old_unspecified_interval_reads_as_all_time(tmp_
     assert report.updated == 1 and store.to_pandas().set_index("id").loc["s7", "tags"] == ["again"]
     sent = [ex.request_json()["filters"] for ex in fake.exchanges if ex.path == "/v2/sessions/query"]
     assert sent and all(f["interval"] == "SESSION_INTERVAL_ALL_TIME" and "start_date" in f for f in sent)
+
+
+def test_a_store_written_with_float_counts_still_opens_writes_and_keeps_its_versions(tmp_path):
+    """Stores written before counts were Int64 hold them as float64: read as Int64, and written to as
+    they are (each later write casts its counts to the table's type), every version still readable."""
+    import deltalake
+    import pyarrow as pa
+
+    path = tmp_path / "old.delta"
+    old = orq_nb.sessions_frame([session(i) for i in range(5)])
+    counts = ["prompt_tokens", "completion_tokens", "total_tokens", "traces_count"]
+    table = pa.Table.from_pandas(old.astype(dict.fromkeys(counts, "float64")), preserve_index=False)
+    old_schema = pa.schema([pa.field(f.name, pa.float64()) if f.name in counts else f
+                            for f in orq_nb.store.sessions.VALID_SCHEMA])
+    deltalake.write_deltalake(path, table.select(old_schema.names).cast(old_schema))
+    store = orq_nb.SessionStore(path)
+    read = store.to_pandas()
+    assert {str(read[c].dtype) for c in counts} == {"Int64"}
+    pd.testing.assert_frame_equal(read, old)
+    report = store.write(orq_nb.sessions_frame([session(9, traces_count=7),
+                                                session(0, traces_count=4, updated_at="2026-10-02T00:00:00Z")]))
+    assert (report.inserted, report.updated) == (1, 1)
+    now = store.to_pandas().set_index("id")
+    assert now.loc["s9", "traces_count"] == 7 and now.loc["s0", "traces_count"] == 4
+    assert str(now["traces_count"].dtype) == "Int64"
+    pd.testing.assert_frame_equal(store.to_pandas(version=0), old)  # no version lost
