@@ -266,8 +266,8 @@ def test_a_store_written_with_float_counts_still_opens_writes_and_keeps_its_vers
     read = store.to_pandas()
     assert {str(read[c].dtype) for c in counts} == {"Int64"}
     pd.testing.assert_frame_equal(read, old)
-    report = store.write(orq_nb.sessions_frame([session(9, traces_count=7),
-                                                session(0, traces_count=4, updated_at="2026-10-02T00:00:00Z")]))
+    newer = session(0, traces_count=4, updated_at="2026-10-02T00:00:00Z")
+    report = store.write(orq_nb.sessions_frame([session(9, traces_count=7), newer]))
     assert (report.inserted, report.updated) == (1, 1)
     now = store.to_pandas().set_index("id")
     assert now.loc["s9", "traces_count"] == 7 and now.loc["s0", "traces_count"] == 4
