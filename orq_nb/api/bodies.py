@@ -80,14 +80,15 @@ def filters_body(
     return filters
 
 
-def takes_filters(*, exclude: tuple[str, ...] = ()) -> Callable:
+def takes_filters(*, exclude: Mapping[str, str] | None = None) -> Callable:
     """Give a function that takes ``**filters`` the parameters of :func:`filters_body` as its own.
 
     Its signature (what a notebook's Shift-Tab shows) lists every filter, keyword-only with its default,
     in place of ``**filters``, so that the filters are written once, here; a keyword that is neither
     one of them nor the function's own is a TypeError naming the function. ``exclude``: filters the
-    function does not take.
+    function does not take, each with the reason a caller who passes it is told (a ValueError).
     """
+    exclude = dict(exclude or {})
     every = inspect.signature(filters_body).parameters.items()
     filters = [p.replace(kind=p.KEYWORD_ONLY) for name, p in every if name not in exclude]
     names = {p.name for p in filters}
@@ -100,6 +101,10 @@ def takes_filters(*, exclude: tuple[str, ...] = ()) -> Callable:
 
         @functools.wraps(function)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
+            refused = sorted(set(kwargs) & set(exclude))
+            if refused:
+                raise ValueError(f"{refused[0]}= is not a filter of {function.__qualname__}(): "
+                                 f"{exclude[refused[0]]}")
             unknown = sorted(set(kwargs) - names - {p.name for p in own})
             if unknown:
                 raise TypeError(f"{function.__qualname__}() got an unexpected keyword argument "

@@ -296,7 +296,9 @@ class SessionStore:
                 raise
         return self._table()
 
-    @takes_filters(exclude=("start", "end", "client"))
+    @takes_filters(exclude={"start": "not a scope: the watermark decides the window",
+                            "end": "not a scope: the watermark decides the window",
+                            "client": "the client is sync's first argument; a store has no client filter"})
     def sync(self, client: Any, *, full: bool = False, overlap: Any = "1h", errors: str = "raise",
              rejects: list | None = None, progress: bool | None = None, **filters: Any) -> SyncReport:
         """Bring the store up to date with orq.ai: fetch what changed since the watermark, upsert it.
@@ -318,9 +320,6 @@ class SessionStore:
             ``client`` filter, whose name the client takes).
         """
         started = time.perf_counter()
-        for moving in ("start", "end"):
-            if moving in filters:
-                raise ValueError(f"{moving}= is not a scope: the watermark decides the window")
         scope = filters_body(**filters)
         commits = self._commits()  # the log, read once: scope, watermark, refused ids
         stored = _scope(commits)

@@ -154,3 +154,11 @@ def test_daily_summary_gives_every_day_of_the_range():
     sample = orq_nb.load_sample()
     span = (sample.started_at.max().floor("D") - sample.started_at.min().floor("D")).days + 1
     assert len(daily_summary(sample)) == span
+
+
+def test_a_tag_typo_in_another_case_suggests_the_tag_that_exists():
+    df = orq_nb.load_sample()
+    with pytest.warns(orq_nb.errors.UnknownTagWarning, match=r"'RAG' \(closest: 'rag'"):
+        assert orq_nb.filter_sessions(df, tags="RAG").empty
+    with pytest.warns(orq_nb.errors.UnknownTagWarning, match=r"'Voic' \(closest: 'voice'"):
+        orq_nb.filter_sessions(df, tags="Voic")

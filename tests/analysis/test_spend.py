@@ -295,7 +295,7 @@ def test_top_anomalies_of_the_last_days_strongest_first():
     series["b"][[57, 58]] *= [4, 0.1]
     result = spend_anomalies(daily_frame(series), by="tag")
     top = top_anomalies(result, days=7)
-    assert list(top.columns) == ["group", "day", "value", "baseline", "ratio", "reliable", "note"]
+    assert list(top.columns) == ["group", "day", "value", "baseline", "ratio", "score", "reliable", "note"]
     recent = result[result["anomaly"] & (result["day"] >= START + pd.Timedelta(days=53))]
     assert len(top) == len(recent) >= 3 and START + pd.Timedelta(days=40) not in top["day"].tolist()
     scores = recent.set_index(["group", "day"])["score"].abs()

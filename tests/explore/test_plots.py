@@ -150,3 +150,16 @@ def test_dollar_labels():
 
     assert [usd(v) for v in (1e-5, 0.0001, 0.25, 3, 1200, -0.5)] == [
         "$0.00001", "$0.0001", "$0.25", "$3", "$1,200", "-$0.5"]
+
+
+def test_a_group_has_the_same_colour_in_matplotlib_and_plotly(sample):
+    import matplotlib.colors as mcolors
+
+    ax = plot_duration_vs_cost(sample, top=5)
+    fig = plot_duration_vs_cost(sample, top=5, backend="plotly")
+    static = {c.get_label().split(" (")[0]: mcolors.to_hex(c.get_facecolor()[0]) for c in ax.collections
+              if c.get_label() and not c.get_label().startswith("_")}
+    live = {t.name.split(" (")[0]: t.marker.color for t in fig.data if t.marker.color}
+    shared = set(static) & set(live)
+    assert len(shared) >= 5
+    assert all(static[g].lower() == live[g].lower() for g in shared), (static, live)

@@ -20,7 +20,8 @@ def sample():
 
 def test_the_rows_are_the_strongest_anomalies_of_the_last_week_by_tag_and_project(sample):
     rows = spend_rows(sample)
-    assert list(rows.columns) == ["kind", "group", "day", "value", "baseline", "ratio", "reliable", "note"]
+    assert list(rows.columns) == ["kind", "group", "day", "value", "baseline", "ratio", "score", "reliable",
+                                  "note"]
     assert 0 < len(rows) <= 10 and set(rows["kind"]) <= {"tag", "project"}
     last = sample["started_at"].max().floor("D")
     assert (rows["day"] > last - pd.Timedelta(days=7)).all() and (rows["day"] <= last).all()
@@ -80,3 +81,13 @@ def test_no_flag_no_word_about_flags(sample):
         assert flagged_html(rows) == ""
         assert "unreliable" not in orq_nb.explore(sample, spend=True).spend_panel.head.value
     assert flagged_html(rows.assign(reliable=True)) == ""
+
+
+def test_the_table_names_its_columns_in_words_and_is_sorted_by_what_it_shows(sample):
+    rows = spend_rows(sample, days=14, n=10)
+    shown = spend_panel._shown(rows)
+    assert list(shown.columns) == ["how unusual", "group", "day", "cost", "baseline", "times its baseline"]
+    assert not any("×" in c or c.startswith("x ") for c in shown.columns)
+    strength = [float(text.split(" by ")[1]) for text in shown["how unusual"]]
+    assert len(strength) > 1 and strength == sorted(strength, reverse=True)
+    assert all(t.startswith(("above by", "below by")) for t in shown["how unusual"])

@@ -156,15 +156,22 @@ def test_clicking_a_point_shows_every_field_and_tables_read_well(sample):
     explorer.plot._event({"event": "click", "trace": 0, "index": 3})
     row = explorer.clicked
     assert (row["duration_ms"] / 1000, row["total_cost"]) == (first["x"][3], first["y"][3])
-    for field in sample.columns:
+    for field in sample.columns.drop("duration_ms"):
         assert f">{field}<" in explorer.details.value
+    # Shown in seconds, so labelled in seconds: never "duration_ms" beside a number of seconds.
+    assert f">duration (s)</th><td style='text-align:left'>{row['duration_ms'] / 1000:,.3f}<" in \
+        explorer.details.value
+    children = explorer.children[0].children  # the views: the details come right after the plot
+    assert children.index(explorer.details) == children.index(explorer.plot.widget) + 1
     explorer.select(sample["id"].head(30))
     shown = readable(explorer.selected)
     assert list(shown.columns) == ["id", "duration (s)", "cost (USD)", "tokens", "project", "started (UTC)",
                                    "external id", "tags"]  # the numbers in view, the wide tags last
     assert shown["duration (s)"].tolist() == (explorer.selected["duration_ms"] / 1000).round(2).tolist()
     assert shown["started (UTC)"].str.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d").all()
-    assert "30 selected" in explorer.selection_head.value
+    picked = explorer.selected
+    assert f"30 selected · total cost ${picked.total_cost.sum():,.2f} · median duration " \
+           f"{picked.duration_ms.median() / 1000:,.1f} s" in explorer.selection_head.value
     options = explorer.selection_table._dt_args
     assert "csvHtml5" in str(options["buttons"]) and options["paging"]
     assert "text_in_header_can_be_selected" not in options  # (so that a click on a column's name sorts)
