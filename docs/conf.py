@@ -121,4 +121,5 @@ def _api_page() -> str:
     return "\n".join(lines)
 
 
+shutil.rmtree(HERE / "generated", ignore_errors=True)  # pages of names no longer public go too
 (HERE / "api.rst").write_text(_api_page(), encoding="utf-8")

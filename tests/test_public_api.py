@@ -149,3 +149,21 @@ def test_compare_tags_and_explorer_show_compare_cohorts_options_with_their_defau
             n: v for n, v in want.items() if n != "random_state"}
     with pytest.raises(TypeError, match="unexpected keyword argument 'tagz'"):
         orq_nb.OrqClient.count_sessions(object(), tagz=["x"])
+
+
+@pytest.mark.parametrize("module", ["orq_nb", "orq_nb.errors", "orq_nb.schemas", "orq_nb.types",
+                                    "orq_nb.testing"])
+def test_the_api_page_can_describe_every_public_name(module):
+    """The manual's API page documents each name from its own docstring, or a constant from the ``#:``
+    comment above it in its public module (never "Built-in immutable sequence.")."""
+    import importlib
+
+    mod = importlib.import_module(module)
+    source = inspect.getsource(mod)
+    for name in mod.__all__:
+        obj = getattr(mod, name)
+        if callable(obj):
+            assert obj.__doc__ and obj.__doc__ is not type(obj).__doc__, f"{module}.{name} has no docstring"
+        else:
+            above = source.split(f"\n{name}")[0].rsplit("\n\n", 1)[-1]
+            assert "#: " in above, f"{module}.{name} is undescribed"
