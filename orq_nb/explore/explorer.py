@@ -93,7 +93,7 @@ def _replace_rows(df: pd.DataFrame, updated: pd.DataFrame,
 
 
 class SessionExplorer(widgets.Box):
-    """Filters on the left; plot, selection and the priciest sessions on the right.
+    """Filters beside the results (below them on a narrow page): plot, selection, priciest sessions.
 
     Draw a box or lasso on the plot to select sessions (or ``select``,
     ``select_box``, ``select_lasso`` from code); click a point to see all its

@@ -278,6 +278,8 @@ def test_select_on_the_plot_relabel_on_the_server_and_undo(fake, voila_on_fake):
             assert not overflowing(page), (width, overflowing(page))
             if width == 800:  # narrow: the plot comes first, not under the whole control panel
                 assert page.locator(".orq-scatter").first.bounding_box()["y"] < 400
+                # ... so the intro may not send the reader "to the left" for filters that are below.
+                assert "on the left" not in page.locator("body").inner_text()
         browser.close()
     assert not quiet_console(messages), quiet_console(messages)
     assert not failed, f"requests that failed (nothing may be fetched from outside): {failed}"
