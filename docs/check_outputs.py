@@ -1,8 +1,8 @@
 """Fail the manual's build when a guide page or an example shows code without its answers.
 
 Run by ``make docs`` on the built HTML: every page under ``guide/`` and ``examples/`` must hold at least
-one executed cell's output (``cell_output``), and every code cell of a guide page that prints, shows a
-table or draws must have one; a harness marker (``NBVAL_``) must never show.
+one executed cell's output (``cell_output``); a harness marker (``NBVAL_``) must never show, nor a
+kernel's widget state be embedded.
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ def problems(html_root: Path) -> list[str]:
             found.append(f"{name}: {cells} code cells and not one output")
         if "NBVAL_" in text:
             found.append(f"{name}: shows a test-harness marker (NBVAL_)")
+        if "application/vnd.jupyter.widget-state+json" in text:
+            found.append(f"{name}: embeds a kernel's widget state (megabytes, and no kernel to use it)")
     return found
 
 

@@ -75,6 +75,21 @@ nb_mime_priority_overrides = [
 ]
 myst_enable_extensions = ["colon_fence"]
 
+
+# A guide page executed at build keeps its kernel's widget state (the explorer's: megabytes of itables and
+# plotly.js), which myst-nb would embed in the page's head, where it stopped the browser from showing the
+# page at all. Widgets run only with a kernel, so a page gets no state; docs/check_outputs.py checks it.
+def _without_widget_state(render):
+    def render_nb_finalise(self, metadata: dict) -> None:
+        return render(self, {key: value for key, value in metadata.items() if key != "widgets"})
+
+    return render_nb_finalise
+
+
+from myst_nb.core.render import NbElementRenderer  # noqa: E402
+
+NbElementRenderer.render_nb_finalise = _without_widget_state(NbElementRenderer.render_nb_finalise)
+
 # The API reference lists every public name (orq_nb.__all__, then the public modules' __all__), grouped by
 # the layer that defines it, so that it cannot drift from the package: written here at each build
 # (docs/api.rst is not kept in git). A constant gets its text from its module's ``#:`` comment.
