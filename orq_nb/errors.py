@@ -119,8 +119,7 @@ class Reject:
         return "; ".join(f"{path}: {' '.join(texts)}" for path, texts in self.errors.items())
 
     def __str__(self) -> str:
-        who = f"record {self.position}" + (f" (id {self.id!r})" if self.id else "")
-        return f"{who}: {self.reason}"
+        return f"{record_name(self.position, self.id)}: {self.reason}"
 
 
 class Rejects(list):
@@ -136,14 +135,23 @@ class Rejects(list):
         return pd.DataFrame(rows, columns=["position", "id", "field", "reason", "record"])
 
 
+def record_name(position: int, id: str | None) -> str:
+    """How a message names a record: ``record 3 (id 'ses_1')``."""
+    return f"record {position}" + (f" (id {id!r})" if id else "")
+
+
+def listing(head: str, items: list) -> str:
+    """``head``, then the first :data:`SHOWN` items one a line, and how many more there are."""
+    lines = [head] + [f"  {item}" for item in items[:SHOWN]]
+    if len(items) > SHOWN:
+        lines.append(f"  ... and {len(items) - SHOWN:,} more")
+    return "\n".join(lines)
+
+
 def describe(rejects: Iterable[Reject], total: int, verb: str) -> str:
     """Return a message naming the first few rejects and counting the rest."""
     rejects = list(rejects)
-    lines = [f"{len(rejects):,} of {total:,} session records {verb}:"]
-    lines += [f"  {r}" for r in rejects[:SHOWN]]
-    if len(rejects) > SHOWN:
-        lines.append(f"  ... and {len(rejects) - SHOWN:,} more")
-    return "\n".join(lines)
+    return listing(f"{len(rejects):,} of {total:,} session records {verb}:", rejects)
 
 
 class SessionValidationError(OrqError, ValueError):

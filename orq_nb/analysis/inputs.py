@@ -11,7 +11,9 @@ import importlib.util
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["is_dask", "sessions_input"]
+import pandas as pd
+
+__all__ = ["is_dask", "is_frame", "sessions_input"]
 
 
 def is_dask(df: Any) -> bool:
@@ -19,8 +21,9 @@ def is_dask(df: Any) -> bool:
     return type(df).__module__.split(".")[0] == "dask"
 
 
-def _is_frame(df: Any) -> bool:
-    return type(df).__name__ == "DataFrame" and type(df).__module__.split(".")[0] in ("pandas", "dask")
+def is_frame(df: Any) -> bool:
+    """Whether ``df`` is a pandas or Dask DataFrame (rather than a store, or anything else)."""
+    return isinstance(df, pd.DataFrame) or (is_dask(df) and type(df).__name__ == "DataFrame")
 
 
 def sessions_input(df: Any, columns: Sequence[str] | None = None, *, lazy: bool = False) -> Any:
@@ -29,7 +32,7 @@ def sessions_input(df: Any, columns: Sequence[str] | None = None, *, lazy: bool 
     A frame missing one of ``columns`` is a ValueError naming it; a store is read (``lazy``: through
     ``to_dask()`` where Dask is installed, only ``columns``); anything else is a TypeError.
     """
-    if _is_frame(df):
+    if is_frame(df):
         missing = [c for c in columns or () if c not in df.columns]
         if missing:
             raise ValueError(f"df has no column {', '.join(map(repr, missing))}: it must be a sessions frame")

@@ -98,6 +98,7 @@ def takes_filters(*, exclude: Mapping[str, str] | None = None) -> Callable:
         own = [p for p in signature.parameters.values() if p.kind is not p.VAR_KEYWORD]
         positional = [p for p in own if p.kind is not p.KEYWORD_ONLY]
         keyword = [p for p in own if p.kind is p.KEYWORD_ONLY]
+        allowed = names | {p.name for p in own}
 
         @functools.wraps(function)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -105,7 +106,7 @@ def takes_filters(*, exclude: Mapping[str, str] | None = None) -> Callable:
             if refused:
                 raise ValueError(f"{refused[0]}= is not a filter of {function.__qualname__}(): "
                                  f"{exclude[refused[0]]}")
-            unknown = sorted(set(kwargs) - names - {p.name for p in own})
+            unknown = sorted(set(kwargs) - allowed)
             if unknown:
                 raise TypeError(f"{function.__qualname__}() got an unexpected keyword argument "
                                 f"{unknown[0]!r}; "

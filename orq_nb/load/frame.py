@@ -12,12 +12,13 @@ import pyarrow as pa
 from marshmallow import ValidationError
 
 from orq_nb.errors import (
-    SHOWN,
     DuplicateSessionsWarning,
     Reject,
     RoundedCountsWarning,
     SessionsSkippedWarning,
     SessionValidationError,
+    listing,
+    record_name,
     warn_user,
 )
 from orq_nb.load.columns import COLUMNS, VALID_SCHEMA
@@ -73,9 +74,9 @@ def _load_parsed(parsed: Parsed, positions: np.ndarray) -> tuple[pd.DataFrame, l
                 rounded.append((int(positions[i]), loaded[-1].get("id"), fractions[i]))
         except ValidationError as error:
             rejects.append(Reject.from_error(int(positions[i]), record, error))
-    parsed.release()
+    parsed.release()  # the source's buffers: gone before the frame is built
     if rounded:
-        _warn_rounded(rounded, parsed.size)  # the source's buffers: gone before the frame is built
+        _warn_rounded(rounded, parsed.size)
     if loaded:
         index = np.concatenate([index, np.array(rescued, dtype=index.dtype)])
         order = np.argsort(index, kind="stable")
@@ -88,14 +89,11 @@ def _load_parsed(parsed: Parsed, positions: np.ndarray) -> tuple[pd.DataFrame, l
 
 def _warn_rounded(rounded: list[tuple[int, str | None, list[str]]], total: int) -> None:
     """Say which records had counts with a fraction, now rounded."""
-    lines = [f"{len(rounded):,} of {total:,} session records carry counts with a fraction (the API sends "
-             "whole numbers; its reference's placeholder example does not); they loaded rounded to the "
-             "nearest whole number:"]
-    lines += [f"  record {p}" + (f" (id {i!r})" if i else "") + f": {', '.join(names)}"
-              for p, i, names in rounded[:SHOWN]]
-    if len(rounded) > SHOWN:
-        lines.append(f"  ... and {len(rounded) - SHOWN:,} more")
-    warn_user(RoundedCountsWarning("\n".join(lines)))
+    head = (f"{len(rounded):,} of {total:,} session records carry counts with a fraction (the API sends "
+            "whole numbers; its reference's placeholder example does not); they loaded rounded to the "
+            "nearest whole number:")
+    named = [f"{record_name(p, i)}: {', '.join(names)}" for p, i, names in rounded]
+    warn_user(RoundedCountsWarning(listing(head, named)))
 
 
 def _drop_duplicates(frame: pd.DataFrame) -> pd.DataFrame:

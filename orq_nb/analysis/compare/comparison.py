@@ -16,7 +16,7 @@ from scipy import stats
 from orq_nb.analysis.compare import cohorts
 from orq_nb.analysis.compare.pandas_rows import SessionData, compare_masks
 from orq_nb.analysis.compare.rows import Metric, Options, empty_row, welch_row
-from orq_nb.analysis.inputs import is_dask, sessions_input
+from orq_nb.analysis.inputs import is_dask, is_frame, sessions_input
 from orq_nb.analysis.summaries import tag_counts
 from orq_nb.analysis.tags import TagIndex
 
@@ -122,7 +122,7 @@ def compare_cohorts(
     """
     opts = _options(statistic, method, cluster, confidence, winsorize, n_resamples, random_state)
     cohorts.check_cohort(a, "a")
-    if not _is_frame(df):
+    if not is_frame(df):
         names = metrics or list(DEFAULT_METRICS)
         df = _read(df, [*names, *cohorts.spec_columns(a), *cohorts.spec_columns(b)], cluster)
     if b is not None:
@@ -215,16 +215,12 @@ def compare_tags(
 
 def _read(df: Any, metrics: list[str], cluster: str | None) -> Any:
     """A store read with the columns a comparison of ``metrics`` needs; a frame as it is."""
-    if _is_frame(df):
+    if is_frame(df):
         return df
     wanted = ["id", "tags"] + (["contact_ids"] if cluster else [])
     for name in metrics:
         wanted += list(RATIO_METRICS[name][:2]) if name in RATIO_METRICS else [name]
     return sessions_input(df, list(dict.fromkeys(wanted)))
-
-
-def _is_frame(df: Any) -> bool:
-    return isinstance(df, pd.DataFrame) or is_dask(df)
 
 
 # -- arguments -------------------------------------------------------------------------------
