@@ -24,12 +24,13 @@ __all__ = [
     "OrqError", "OrqWarning",
     # loading
     "Reject", "Rejects", "SessionValidationError", "SessionFileError", "SessionsSkippedWarning",
-    "DuplicateSessionsWarning", "RoundedCountsWarning",
+    "DuplicateSessionsWarning", "RoundedCountsWarning", "TraceValidationError", "TracesSkippedWarning",
     # analysis
     "UnknownTagWarning", "StaleDataWarning",
     # the API
     "OrqAPIError", "OrqAuthError", "OrqNotFoundError", "OrqRateLimitError", "OrqConnectionError",
-    "OrqTimeoutError", "OrqRedirectError", "OrqPagingError", "FetchWarning",
+    "OrqTimeoutError", "OrqRedirectError", "OrqPagingError", "FetchWarning", "TracesIncompleteWarning",
+    "ReportTruncatedWarning",
     # the store
     "StoreError", "StoreScopeError", "StoreDriftWarning", "VacuumWarning",
 ]
@@ -80,7 +81,7 @@ def flatten_messages(messages: Any, prefix: str = "") -> dict[str, list[str]]:
 def record_id(record: Any) -> str | None:
     """Return a record's id under either key style, if it has a usable one."""
     if isinstance(record, Mapping):
-        for key in ("_id", "id"):
+        for key in ("_id", "id", "span_id", "trace_id"):
             value = record.get(key)
             if isinstance(value, str) and value:
                 return value
@@ -148,10 +149,10 @@ def listing(head: str, items: list) -> str:
     return "\n".join(lines)
 
 
-def describe(rejects: Iterable[Reject], total: int, verb: str) -> str:
+def describe(rejects: Iterable[Reject], total: int, verb: str, what: str = "session") -> str:
     """Return a message naming the first few rejects and counting the rest."""
     rejects = list(rejects)
-    return listing(f"{len(rejects):,} of {total:,} session records {verb}:", rejects)
+    return listing(f"{len(rejects):,} of {total:,} {what} records {verb}:", rejects)
 
 
 class SessionValidationError(OrqError, ValueError):
@@ -175,6 +176,37 @@ class SessionsSkippedWarning(OrqWarning):
         self.rejects = Rejects(rejects)
         hint = "\n(pass rejects=[] to collect them with their reasons)"
         super().__init__(describe(self.rejects, total, "were invalid and skipped") + hint)
+
+
+class TraceValidationError(OrqError, ValueError):
+    """Raised when trace, span or conversation records fail validation and ``errors="raise"``;
+    ``.rejects`` holds every rejected record with its reasons by field."""
+
+    def __init__(self, rejects: Iterable[Reject], total: int, what: str = "trace") -> None:
+        self.rejects = Rejects(rejects)
+        self.total = total
+        hint = "\n(errors='skip' keeps the valid records; .rejects has them all)"
+        super().__init__(describe(self.rejects, total, "are invalid", what) + hint)
+
+
+class TracesSkippedWarning(OrqWarning):
+    """Warned when ``errors="skip"`` dropped invalid trace or span records; ``.rejects`` has them."""
+
+    def __init__(self, rejects: Iterable[Reject], total: int, what: str = "trace") -> None:
+        self.rejects = Rejects(rejects)
+        hint = "\n(pass rejects=[] to collect them with their reasons)"
+        super().__init__(describe(self.rejects, total, "were invalid and skipped", what) + hint)
+
+
+class TracesIncompleteWarning(OrqWarning):
+    """Warned when fewer traces came back for some sessions than their ``traces_count`` says (or fewer
+    spans than a trace's). Which trace belongs to which session is not confirmed by orq.ai: a shortfall
+    may mean the service joins them differently. The frame's ``attrs["orq_nb"]["short"]`` lists them."""
+
+
+class ReportTruncatedWarning(OrqWarning):
+    """Warned when a reporting answer still came back full (at the service's cap) for a single grain unit
+    of a single group, so that it may be cut; the frame's ``attrs["orq_nb"]["full"]`` lists those."""
 
 
 class DuplicateSessionsWarning(OrqWarning):

@@ -18,7 +18,7 @@ from orq_nb.load.schemas import SessionSchema, key_aliases, wire_key
 
 __all__ = [
     "Column", "COLUMNS", "NUMERIC", "COLUMN_NAMES", "DTYPES", "VALID_SCHEMA", "LEVEL_KEYS", "LEVEL_GROUPS",
-    "COLUMN_AT",
+    "COLUMN_AT", "schema_columns", "empty_frame", "column_values",
 ]
 
 TEXT_DTYPE = pd.StringDtype(na_value=np.nan)
@@ -29,12 +29,13 @@ _KINDS: tuple[tuple[type, str, object], ...] = (
     (NonNegativeCount, "count", pd.Int64Dtype()),
     (NonNegativeNumber, "number", np.dtype("float64")),
     (UtcDateTime, "datetime", DATETIME_DTYPE),
+    (fields.Boolean, "bool", pd.BooleanDtype()),
     (StringList, "strings", np.dtype("object")),
     (fields.String, "text", TEXT_DTYPE),
 )
 #: Arrow type of each kind as JSON carries it, and once validated.
 JSON_TYPES = {"text": pa.large_string(), "number": pa.float64(), "count": pa.float64(),
-              "strings": pa.list_(pa.string()), "datetime": pa.large_string()}
+              "strings": pa.list_(pa.string()), "datetime": pa.large_string(), "bool": pa.bool_()}
 VALID_TYPES = {**JSON_TYPES, "count": pa.int64(), "datetime": pa.timestamp("us", tz="UTC")}
 #: The kinds whose values are JSON numbers.
 NUMERIC = ("number", "count")
@@ -98,6 +99,30 @@ def _columns(schema: Schema, attrs: tuple = (), parents: tuple = ()) -> list[Col
         else:
             raise TypeError(f"no column kind for schema field {name!r} ({type(field).__name__})")
     return out
+
+
+def schema_columns(schema: Schema) -> tuple[Column, ...]:
+    """The columns a schema defines, in declared order (a nested object's fields flattened)."""
+    return tuple(_columns(schema))
+
+
+def column_values(column: Column, values: list) -> pd.api.extensions.ExtensionArray | np.ndarray:
+    """One column's values (as marshmallow loaded them, None for missing) in the column's dtype."""
+    if column.kind == "datetime":
+        stamps = pd.to_datetime(pd.Series(values, dtype=object), utc=True)
+        return stamps.astype(column.dtype).array
+    if column.kind == "strings":
+        out = np.empty(len(values), dtype=object)
+        out[:] = [list(v) if v is not None else [] for v in values]
+        return out
+    if column.kind == "number":
+        return np.array([np.nan if v is None else v for v in values], dtype="float64")
+    return pd.array(values, dtype=column.dtype)
+
+
+def empty_frame(columns: tuple[Column, ...]) -> pd.DataFrame:
+    """A frame with no rows and every column in its dtype."""
+    return pd.DataFrame({c.name: pd.Series([], dtype=c.dtype) for c in columns})
 
 
 def _level_groups() -> dict[tuple[str, ...], list[tuple[str, ...]]]:

@@ -193,3 +193,6 @@ def write_sample(path: Path = SAMPLE_PATH, n: int = SAMPLE_SIZE) -> Path:
 
 if __name__ == "__main__":
     print(write_sample())
+    from orq_nb.testing.synthetic_traces import write_trace_samples
+
+    print(*write_trace_samples(), sep="\n")
