@@ -15,6 +15,8 @@ from marshmallow import ValidationError
 
 from orq_nb.api.bodies import filters_body, takes_filters, update_body
 from orq_nb.api.progress import progress_bar
+from orq_nb.api.reports import fetch_report
+from orq_nb.api.traces import fetch_conversation, fetch_spans, fetch_traces, session_refs
 from orq_nb.api.transport import GONE, Call, RetryPolicy, Transport, _Cancelled, log
 from orq_nb.errors import (
     DuplicateSessionsWarning,
@@ -484,6 +486,128 @@ class OrqClient:
                 _check_page(pages[page], more, page, seen, limit)
                 bar.update(1)
         return [r for p in sorted(pages) for r in pages[p]], more
+
+    # -- traces, spans, conversations and reports --------------------------------
+    def _run(self, call: Call):
+        return lambda fn, items: run_all(fn, items, self.max_workers, call)
+
+    def _sessions_of(self, sessions: Any, call: Call) -> pd.DataFrame:
+        """A sessions frame, or session ids (fetched first, side by side)."""
+        if isinstance(sessions, pd.DataFrame):
+            return sessions
+        ids = [sessions] if isinstance(sessions, str) else list(sessions)
+        if not all(isinstance(i, str) and i for i in ids):
+            raise TypeError("sessions must be a sessions frame or session ids (str)")
+        records = list(run_all(lambda i: self._one("GET", i, call=call), list(dict.fromkeys(ids)),
+                               self.max_workers, call))
+        return sessions_frame(records)
+
+    def query_traces(self, sessions: pd.DataFrame | Iterable[str] | str, *, progress: bool | None = None,
+                     errors: Errors = "raise", rejects: list | None = None,
+                     deadline: float | None = None) -> pd.DataFrame:
+        """Fetch the traces of sessions: one row per trace, joined to its session by ``session_id``.
+
+        Sessions are batched into few searches (thread ids ``in`` their ``id`` and ``external_id``, within
+        their active window and an hour's margin), each following its page tokens, up to ``max_workers``
+        side by side. Which trace belongs to which session is not confirmed by orq.ai (see
+        :mod:`orq_nb.api.trace_bodies`): traces found are checked against each session's
+        ``traces_count``, and a shortfall is a :class:`~orq_nb.errors.TracesIncompleteWarning`.
+
+        Parameters
+        ----------
+        sessions : DataFrame, or session ids
+            A sessions frame (``id``, ``external_id``, ``started_at``, ``updated_at``, ``traces_count``), or
+            ids, whose sessions are fetched first.
+        progress : bool, optional
+            A progress bar of searches; default: on for several.
+        errors : {"raise", "skip"}, default "raise"
+            Invalid trace records raise :class:`~orq_nb.errors.TraceValidationError`, or are skipped.
+        rejects : list, optional
+            Filled with skipped records and their reasons.
+        deadline : float, optional
+            Seconds the whole call may take.
+
+        Returns
+        -------
+        DataFrame
+            The columns of :func:`orq_nb.load.traces.trace_dtypes`, ``session_id`` first. ``attrs["orq_nb"]``
+            holds ``searches``, ``pages``, ``chain`` (the longest run of sequential calls) and ``short``
+            (the sessions that came back with fewer traces than they count).
+        """
+        check_errors(errors)
+        call = Call(deadline)
+        frame = self._sessions_of(sessions, call)
+        refs = session_refs(frame, pd.Timestamp.now("UTC"))
+        return fetch_traces(self._http.request, self._run(call), refs, workers=self.max_workers,
+                            progress=progress, errors=errors, rejects=rejects, call=call)
+
+    def query_spans(self, traces: pd.DataFrame | Iterable[str] | str, *, progress: bool | None = None,
+                    errors: Errors = "raise", rejects: list | None = None,
+                    deadline: float | None = None) -> pd.DataFrame:
+        """Fetch the spans of traces: one row per span (model, provider, tokens, cached tokens, cost).
+
+        Parameters
+        ----------
+        traces : DataFrame, or trace ids
+            A traces frame (its ``session_id`` is carried to the spans), or trace ids.
+        progress, errors, rejects, deadline
+            As in :meth:`query_traces`.
+
+        Returns
+        -------
+        DataFrame
+            The columns of :func:`orq_nb.load.traces.span_dtypes`, ``session_id`` first.
+        """
+        check_errors(errors)
+        call = Call(deadline)
+        if isinstance(traces, pd.DataFrame):
+            if "trace_id" not in traces.columns:
+                raise ValueError("traces has no column 'trace_id': pass a traces frame or trace ids")
+            owners = traces["session_id"] if "session_id" in traces.columns else [None] * len(traces)
+            pairs = [(str(t), s if isinstance(s, str) else None)
+                     for t, s in zip(traces["trace_id"], owners, strict=True)]
+        else:
+            pairs = [(str(t), None) for t in ([traces] if isinstance(traces, str) else traces)]
+        return fetch_spans(self._http.request, self._run(call), pairs, progress=progress, errors=errors,
+                           rejects=rejects, call=call)
+
+    def conversation(self, trace_id: str) -> pd.DataFrame:
+        """A trace's conversation, one row per message: ``trace_id``, ``position``, ``role``, ``type``,
+        ``text`` and ``item`` (the message as sent, tool calls included)."""
+        return fetch_conversation(self._http.request, trace_id)
+
+    def report(self, metric: str = "genai.cost", *, start: Any, end: Any, grain: str = "day",
+               group_by: Iterable[str] = (), filters: Mapping[str, str | Iterable[str]] | None = None
+               ) -> pd.DataFrame:
+        """A server-side report (``/v2/reporting``) as a tidy frame, never silently cut.
+
+        The service caps an answer at 5,000 rows with no cursor: a full answer's window is split (in time,
+        then by the first group) until none is full; ``attrs["orq_nb"]["calls"]`` says how many calls it
+        took. Asked in UTC.
+
+        Parameters
+        ----------
+        metric : str, default "genai.cost"
+            ``genai.cost``, ``genai.tokens``, ``genai.requests``...
+        start, end : datetime, Timestamp or ISO string
+            The window, start inclusive, end exclusive (naive means UTC).
+        grain : {"day", "hour", "minute"}, default "day"
+        group_by : list of str
+            ``model``, ``provider``, ``project``...
+        filters : dict, optional
+            Field to a value (``eq``) or a list of values (``in``), e.g. ``{"project": "support-bot"}``.
+
+        Returns
+        -------
+        DataFrame
+            ``time`` (the bucket's start, UTC), one column per ``group_by`` dimension, and the metric.
+        """
+        specs = []
+        for key, value in (filters or {}).items():
+            values = [value] if isinstance(value, str) else list(value)
+            specs.append({"field": key, "op": "eq" if len(values) == 1 else "in", "values": values})
+        group_by = [group_by] if isinstance(group_by, str) else list(group_by)
+        return fetch_report(self._http.request, metric, start, end, grain, group_by, specs)
 
     # -- bulk relabelling ------------------------------------------------------
     def tag_sessions(self, ids_or_frame: Iterable[str] | pd.DataFrame, add: Iterable[str] = (),

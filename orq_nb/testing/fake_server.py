@@ -35,11 +35,12 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from orq_nb.errors import flatten_messages
 from orq_nb.load.sample import SAMPLE_PATH
 from orq_nb.load.schemas import SessionSchema, to_wire
+from orq_nb.testing.fake_traces import TraceStore
 from orq_nb.testing.wire_rules import page_problem, update_problem
 
 __all__ = ["FakeOrqServer", "Fault", "Exchange", "fake_orq", "SAMPLE_NOW"]
@@ -176,6 +177,8 @@ class FakeOrqServer:
             wire = to_wire(record)
             self._store[wire["_id"]] = wire
         self._httpd: ThreadingHTTPServer | None = None
+        #: The traces, spans, conversations and reports it serves (see :mod:`orq_nb.testing.fake_traces`).
+        self.traces = TraceStore(self.sessions, seeded)
 
     @property
     def now(self) -> dt.datetime:
@@ -289,9 +292,11 @@ class FakeOrqServer:
         self._cache.clear()
 
     # -- endpoints: (status, body) ------------------------------------------------
-    def handle(self, method: str, path: str, body: Any) -> tuple[int, Any]:
-        """Answer one request (already authenticated)."""
+    def handle(self, method: str, path: str, body: Any, query: dict[str, str] | None = None) -> tuple[int, Any]:
+        """Answer one request (already authenticated); ``query`` holds the URL's query parameters."""
         parts = [unquote(p) for p in path.strip("/").split("/")]
+        if parts[:2] == ["v3", "traces"] or parts[:2] == ["v2", "reporting"]:
+            return self._traces_route(method, parts, body, query or {})
         if parts[:2] != ["v2", "sessions"]:
             return 404, {"message": f"no route {path}"}
         rest = parts[2:]
@@ -318,6 +323,18 @@ class FakeOrqServer:
                     return 204, None
                 return self._update(record, body)
         return 404, {"message": f"no route {method} {path}"}
+
+    def _traces_route(self, method: str, parts: list[str], body: Any, query: dict[str, str]) -> tuple[int, Any]:
+        rest = parts[2:]
+        if parts[1] == "reporting" and method == "POST" and not rest:
+            return self.traces.report(body)
+        if method == "POST" and rest == ["search"]:
+            return self.traces.search(body)
+        if method == "GET" and len(rest) == 2 and rest[1] == "spans":
+            return self.traces.list_spans(rest[0], query)
+        if method == "GET" and len(rest) == 2 and rest[1] == "conversation":
+            return self.traces.conversation(rest[0])
+        return 404, {"message": f"no route {method} /{'/'.join(parts)}"}
 
     def _filters(self, body: Any) -> dict:
         problem = page_problem(body)
@@ -440,7 +457,8 @@ class _Handler(BaseHTTPRequestHandler):
             body = json.loads(raw) if raw else None
         except ValueError:
             return self._send(400, b'{"message": "body is not JSON"}', "application/json")
-        status, answer = fake.handle(self.command, path, body)
+        query = dict(parse_qsl(urlsplit(self.path).query))
+        status, answer = fake.handle(self.command, path, body, query)
         payload = b"" if answer is None else json.dumps(answer).encode()
         with fake._lock:
             fake.exchanges.append(Exchange(self.command, path, raw, status, payload))

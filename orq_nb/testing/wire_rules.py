@@ -17,7 +17,7 @@ from marshmallow import fields
 from orq_nb.api.bodies import CLEARS, INTERVALS, KINDS, updatable_fields
 from orq_nb.load.fields import NonNegativeCount, NonNegativeNumber, StringList, UtcDateTime
 
-__all__ = ["filters_problem", "page_problem", "update_problem"]
+__all__ = ["filters_problem", "page_problem", "update_problem", "search_problem", "report_problem"]
 
 _TEXT_FILTERS = ("project_id", "client", "repo")
 
@@ -122,4 +122,108 @@ def update_problem(body: Any) -> str | None:
         problem = _value_problem(key, updatable[key], value)
         if problem:
             return problem
+    return None
+
+
+#: What the fake's traces search knows: its filter fields and operators (``/v3/traces/fields`` on the
+#: real service tells more), and the most values an ``in``/``not_in`` takes.
+SEARCH_FIELDS = ("thread_id", "session_id", "trace_id", "project_id", "status")
+SEARCH_OPS = ("eq", "neq", "in", "not_in", "exists")
+MAX_VALUES = 100
+_SEARCH_KEYS = {"from", "to", "filters", "filter_operator", "sort", "limit", "page_token"}
+_REPORT_KEYS = {"metric", "from", "to", "grain", "group_by", "filters", "limit", "time_zone", "include_totals",
+                "mode", "sort"}
+REPORT_METRICS = ("genai.cost", "genai.tokens", "genai.requests")
+REPORT_GROUPS = ("model", "provider", "project")
+REPORT_CAP = 5000
+
+
+def _rfc3339(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        parsed = UtcDateTime().deserialize(value)
+    except Exception:  # noqa: BLE001 - any failure is "not a time"
+        return False
+    return parsed is not None and ("Z" in value or "+" in value[10:] or "-" in value[10:])
+
+
+def _filter_problem(spec: Any, fields_: tuple[str, ...], ops: tuple[str, ...]) -> str | None:
+    if not isinstance(spec, dict) or set(spec) - {"field", "op", "values"}:
+        return f"a filter is {{field, op, values}}, not {spec!r}"
+    if spec.get("field") not in fields_:
+        return f"unknown filter field {spec.get('field')!r}"
+    if spec.get("op") not in ops:
+        return f"unknown operator {spec.get('op')!r}"
+    values = spec.get("values")
+    if spec["op"] == "exists":
+        return None
+    if not _strings(values) or not values:
+        return f"{spec['op']} needs a list of strings"
+    if spec["op"] in ("eq", "neq") and len(values) != 1:
+        return f"{spec['op']} takes exactly one value"
+    if len(values) > MAX_VALUES:
+        return f"{spec['op']} takes at most {MAX_VALUES} values, not {len(values)}"
+    return None
+
+
+def search_problem(body: Any) -> str | None:
+    """Why a traces search body would be refused, or None (the SDK's ``SearchTracesRequest``: ``from`` and
+    ``to`` required RFC 3339 times; here also: no unknown key, ``limit`` 1-100)."""
+    if not isinstance(body, dict):
+        return "a JSON object is required"
+    unknown = set(body) - _SEARCH_KEYS
+    if unknown:
+        return f"unknown keys {sorted(unknown)}"
+    for key in ("from", "to"):
+        if not _rfc3339(body.get(key)):
+            return f"{key} must be an RFC 3339 time, not {body.get(key)!r}"
+    limit = body.get("limit", 50)
+    if not _is_int(limit) or not 1 <= limit <= 100:
+        return f"limit must be 1-100, not {limit!r}"
+    if body.get("filter_operator", "and") not in ("and", "or"):
+        return "filter_operator must be 'and' or 'or'"
+    if body.get("filter_operator") == "or":
+        return "the fake knows filter_operator 'and' only"
+    for spec in body.get("filters") or []:
+        problem = _filter_problem(spec, SEARCH_FIELDS, SEARCH_OPS)
+        if problem:
+            return problem
+    if "page_token" in body and not isinstance(body["page_token"], str):
+        return "page_token must be a string"
+    return None
+
+
+def report_problem(body: Any) -> str | None:
+    """Why a reporting body would be refused, or None (the SDK's ``QueryReportRequest``; the fake knows
+    fewer metrics and groups, and UTC only)."""
+    if not isinstance(body, dict):
+        return "a JSON object is required"
+    unknown = set(body) - _REPORT_KEYS
+    if unknown:
+        return f"unknown keys {sorted(unknown)}"
+    if body.get("metric") not in REPORT_METRICS:
+        return f"the fake reports {list(REPORT_METRICS)}, not {body.get('metric')!r}"
+    for key in ("from", "to"):
+        if not _rfc3339(body.get(key)):
+            return f"{key} must be an RFC 3339 time, not {body.get(key)!r}"
+    if body.get("grain", "auto") not in ("auto", "minute", "hour", "day"):
+        return f"unknown grain {body.get('grain')!r}"
+    groups = body.get("group_by", [])
+    if not _strings(groups) or set(groups) - set(REPORT_GROUPS) or len(set(groups)) != len(groups):
+        return f"the fake groups by {list(REPORT_GROUPS)}, not {groups!r}"
+    filters = body.get("filters", [])
+    if not isinstance(filters, list) or len(filters) > 20:
+        return "at most 20 filters"
+    for spec in filters:
+        problem = _filter_problem(spec, REPORT_GROUPS, ("eq", "neq", "in", "not_in"))
+        if problem:
+            return problem
+    limit = body.get("limit", 1000)
+    if not _is_int(limit) or not 1 <= limit <= REPORT_CAP:
+        return f"limit must be 1-{REPORT_CAP}, not {limit!r}"
+    if body.get("time_zone", "UTC") not in ("UTC", ""):
+        return "the fake reports in UTC only"
+    if body.get("mode", "timeseries") != "timeseries":
+        return "the fake reports timeseries only"
     return None

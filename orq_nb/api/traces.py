@@ -1,0 +1,188 @@
+"""Fetching the traces, spans and conversations under sessions: batched, paged, side by side.
+
+Sessions are sorted by start and batched into searches of at most :data:`MAX_VALUES` thread ids (a
+session's ``id`` and ``external_id``), no fewer batches than workers when there are enough sessions; each
+search follows its page tokens (a chain of sequential calls) while the searches run side by side, up to
+``max_workers`` at once. Spans are listed per trace the same way.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import pandas as pd
+
+from orq_nb.api.progress import progress_bar
+from orq_nb.api.trace_bodies import EARLIEST, MARGIN, MAX_VALUES, SEARCH_LIMIT, search_body
+from orq_nb.api.transport import Call
+from orq_nb.errors import OrqAPIError, OrqPagingError, TracesIncompleteWarning, listing, warn_user
+from orq_nb.load.traces import conversation_frame, spans_frame, traces_frame
+
+__all__ = ["SessionRef", "session_refs", "fetch_traces", "fetch_spans", "fetch_conversation", "Tally"]
+
+#: Most pages one search may take before it is taken for pages that never end.
+_MAX_PAGES = 10_000
+
+
+@dataclass(frozen=True)
+class SessionRef:
+    """What finding a session's traces needs: its ids, its window and how many traces it counts."""
+
+    id: str
+    external_id: str | None
+    start: pd.Timestamp
+    end: pd.Timestamp
+    traces_count: int | None
+
+
+@dataclass
+class Tally:
+    """Calls a fetch made: searches (independent queries), pages (calls in all) and the longest chain."""
+
+    queries: int = 0
+    pages: int = 0
+    chain: int = 0
+    lengths: list[int] = field(default_factory=list)
+
+    def add(self, pages: int) -> None:
+        self.queries += 1
+        self.pages += pages
+        self.lengths.append(pages)
+
+
+def _stamp(value: Any, default: pd.Timestamp) -> pd.Timestamp:
+    return default if value is None or pd.isna(value) else pd.Timestamp(value)
+
+
+def session_refs(sessions: pd.DataFrame, now: pd.Timestamp) -> list[SessionRef]:
+    """One ref per row of a sessions frame (``id``, ``external_id``, ``started_at``, ``updated_at``,
+    ``traces_count``)."""
+    missing = [c for c in ("id", "started_at") if c not in sessions.columns]
+    if missing:
+        raise ValueError(f"sessions has no column {', '.join(map(repr, missing))}: pass a sessions frame "
+                         "(or session ids, which are fetched first)")
+    n = len(sessions)
+    external = sessions["external_id"] if "external_id" in sessions.columns else [None] * n
+    updated = sessions["updated_at"] if "updated_at" in sessions.columns else sessions["started_at"]
+    counts = sessions["traces_count"] if "traces_count" in sessions.columns else [None] * n
+    refs = []
+    for sid, ext, start, end, count in zip(sessions["id"], external, sessions["started_at"], updated, counts,
+                                           strict=True):
+        first = _stamp(start, EARLIEST)
+        last = _stamp(end, now if pd.isna(start) else first)
+        refs.append(SessionRef(str(sid), ext if isinstance(ext, str) and ext else None,
+                               first - MARGIN, max(last, first) + MARGIN,
+                               None if count is None or pd.isna(count) else int(count)))
+    return refs
+
+
+def _batches(refs: list[SessionRef], workers: int) -> list[list[SessionRef]]:
+    ordered = sorted(refs, key=lambda r: r.start)
+    size = max(1, min(MAX_VALUES // 2, math.ceil(len(ordered) / workers)))
+    return [ordered[i : i + size] for i in range(0, len(ordered), size)]
+
+
+def _pages(fetch: Callable[[str | None], Any], what: str) -> tuple[list, int]:
+    """Follow a query's page tokens; return its records and how many pages it took."""
+    records: list = []
+    token, pages = None, 0
+    while True:
+        answer = fetch(token)
+        pages += 1
+        if not (isinstance(answer, dict) and isinstance(answer.get("data"), list)):
+            raise OrqAPIError(200, f"{what}: page {pages} is not a list page: {str(answer)[:200]!r}")
+        records.extend(answer["data"])
+        more = bool(answer.get("has_more"))
+        next_token = answer.get("next_page_token")
+        if not more:
+            return records, pages
+        if not isinstance(next_token, str) or not next_token or next_token == token:
+            raise OrqPagingError(200, f"{what}: page {pages} says has_more but gives no new page token")
+        if pages >= _MAX_PAGES:
+            raise OrqPagingError(200, f"{what}: more than {_MAX_PAGES:,} pages: they would never end")
+        token = next_token
+
+
+def fetch_traces(request: Callable, run: Callable, refs: list[SessionRef], *, workers: int,
+                 progress: bool | None, errors: str, rejects: list | None, call: Call) -> pd.DataFrame:
+    """The traces of these sessions, one row each, ``session_id`` joined; completeness checked."""
+    batches = _batches(refs, workers)
+    tally = Tally()
+
+    def search(batch: list[SessionRef]) -> tuple[list, list[SessionRef], int]:
+        threads = list(dict.fromkeys(t for r in batch for t in (r.id, r.external_id) if t))
+        start, end = min(r.start for r in batch), max(r.end for r in batch)
+        records, pages = _pages(
+            lambda token: request("POST", "/v3/traces/search", search_body(threads, start, end, token),
+                                  call=call), "traces search")
+        return records, batch, pages
+
+    records, owners = [], []
+    with progress_bar(progress, len(batches), "searches") as bar:
+        for found, batch, pages in run(search, batches):
+            tally.add(pages)
+            by_id = {r.id: r.id for r in batch}
+            by_external = {r.external_id: r.id for r in batch if r.external_id}
+            for record in found:
+                thread = record.get("thread_id") if isinstance(record, dict) else None
+                records.append(record)
+                owners.append(by_id.get(thread, by_external.get(thread)))
+            bar.update(1)
+    frame = traces_frame(records, session_ids=owners, errors=errors, rejects=rejects)
+    frame = frame.drop_duplicates("trace_id", ignore_index=True)
+    tally.chain = max(tally.lengths, default=0)
+    found = frame["session_id"].value_counts()
+    short = [(r.id, int(found.get(r.id, 0)), r.traces_count) for r in refs
+             if r.traces_count is not None and found.get(r.id, 0) < r.traces_count]
+    over = [r.id for r in refs if r.traces_count is not None and found.get(r.id, 0) > r.traces_count]
+    frame.attrs["orq_nb"] = {"sessions": len(refs), "traces": len(frame), "searches": tally.queries,
+                             "pages": tally.pages, "chain": tally.chain, "short": [s[0] for s in short],
+                             "over": over}
+    if short:
+        missing = sum(expected - got for _, got, expected in short)
+        head = (f"{len(short):,} of {len(refs):,} sessions came back with fewer traces than their traces_count "
+                f"({missing:,} traces missing). Traces are matched to sessions by thread_id = the session's "
+                "id or external_id within its active window, a rule orq.ai does not confirm: if it joins "
+                "differently, traces are missing here (frame.attrs['orq_nb']['short'] lists the sessions):")
+        warn_user(TracesIncompleteWarning(listing(head, [f"{s}: {got} of {want}" for s, got, want in short])))
+    return frame
+
+
+def fetch_spans(request: Callable, run: Callable, traces: Iterable[tuple[str, str | None]], *,
+                progress: bool | None, errors: str, rejects: list | None, call: Call) -> pd.DataFrame:
+    """The spans of these ``(trace_id, session_id)`` pairs, one row each."""
+    pairs = list(dict.fromkeys(traces))
+    tally = Tally()
+
+    def spans(pair: tuple[str, str | None]) -> tuple[list, str | None, int]:
+        trace_id, session_id = pair
+        path = "/v3/traces/" + quote(trace_id, safe="") + "/spans"
+
+        def page(token: str | None) -> Any:
+            query = {"limit": SEARCH_LIMIT, **({"page_token": token} if token else {})}
+            return request("GET", path + "?" + urlencode(query), call=call)
+
+        records, pages = _pages(page, f"spans of trace {trace_id!r}")
+        return records, session_id, pages
+
+    records, owners = [], []
+    with progress_bar(progress, len(pairs), "traces") as bar:
+        for found, session_id, pages in run(spans, pairs):
+            tally.add(pages)
+            records.extend(found)
+            owners.extend([session_id] * len(found))
+            bar.update(1)
+    frame = spans_frame(records, session_ids=owners, errors=errors, rejects=rejects)
+    frame.attrs["orq_nb"] = {"traces": len(pairs), "spans": len(frame), "calls": tally.pages,
+                             "chain": max(tally.lengths, default=0)}
+    return frame
+
+
+def fetch_conversation(request: Callable, trace_id: str) -> pd.DataFrame:
+    """A trace's conversation, one row per message."""
+    answer = request("GET", "/v3/traces/" + quote(str(trace_id), safe="") + "/conversation")
+    return conversation_frame(answer, str(trace_id))
