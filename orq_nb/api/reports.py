@@ -38,7 +38,6 @@ def fetch_report(request: Callable, metric: str, start: Any, end: Any, grain: st
     start, end = _utc(start), _utc(end)
     if not start < end:
         raise ValueError(f"start ({start}) must be before end ({end})")
-    unit = GRAINS[grain]
     calls, full = [0], []
 
     def ask(low: pd.Timestamp, high: pd.Timestamp, extra: list[dict]) -> list:
@@ -84,8 +83,8 @@ def fetch_report(request: Callable, metric: str, start: Any, end: Any, grain: st
     frame.attrs["orq_nb"] = {"calls": calls[0], "full": full, "rows": len(frame)}
     if full:
         warn_user(ReportTruncatedWarning(listing(
-            f"{len(full)} report windows came back full ({REPORT_CAP:,} rows) for a single {grain} of a single "
-            "group, so they may be cut:", full)))
+            f"{len(full)} report windows came back full ({REPORT_CAP:,} rows) for a single {grain} of a "
+            "single group, so they may be cut:", full)))
     return frame
 
 

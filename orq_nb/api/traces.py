@@ -144,9 +144,10 @@ def fetch_traces(request: Callable, run: Callable, refs: list[SessionRef], *, wo
                              "over": over}
     if short:
         missing = sum(expected - got for _, got, expected in short)
-        head = (f"{len(short):,} of {len(refs):,} sessions came back with fewer traces than their traces_count "
-                f"({missing:,} traces missing). Traces are matched to sessions by thread_id = the session's "
-                "id or external_id within its active window, a rule orq.ai does not confirm: if it joins "
+        head = (f"{len(short):,} of {len(refs):,} sessions came back with fewer traces than their "
+                f"traces_count ({missing:,} traces missing). Traces are matched to sessions by thread_id = "
+                "the session's id or external_id within its active window, a rule orq.ai does not confirm: "
+                "if it joins "
                 "differently, traces are missing here (frame.attrs['orq_nb']['short'] lists the sessions):")
         warn_user(TracesIncompleteWarning(listing(head, [f"{s}: {got} of {want}" for s, got, want in short])))
     return frame

@@ -292,7 +292,8 @@ class FakeOrqServer:
         self._cache.clear()
 
     # -- endpoints: (status, body) ------------------------------------------------
-    def handle(self, method: str, path: str, body: Any, query: dict[str, str] | None = None) -> tuple[int, Any]:
+    def handle(self, method: str, path: str, body: Any,
+               query: dict[str, str] | None = None) -> tuple[int, Any]:
         """Answer one request (already authenticated); ``query`` holds the URL's query parameters."""
         parts = [unquote(p) for p in path.strip("/").split("/")]
         if parts[:2] == ["v3", "traces"] or parts[:2] == ["v2", "reporting"]:
@@ -324,7 +325,8 @@ class FakeOrqServer:
                 return self._update(record, body)
         return 404, {"message": f"no route {method} {path}"}
 
-    def _traces_route(self, method: str, parts: list[str], body: Any, query: dict[str, str]) -> tuple[int, Any]:
+    def _traces_route(self, method: str, parts: list[str], body: Any,
+                      query: dict[str, str]) -> tuple[int, Any]:
         rest = parts[2:]
         if parts[1] == "reporting" and method == "POST" and not rest:
             return self.traces.report(body)

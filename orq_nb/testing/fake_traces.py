@@ -85,23 +85,21 @@ class TraceStore:
                 traces, spans = _read(SAMPLE_TRACES_PATH), _read(SAMPLE_SPANS_PATH)
             else:
                 traces, spans = generate_traces(self._sessions())
-            self.traces = {t["trace_id"]: t for t in traces}
-            self._order = sorted(traces, key=lambda t: (t.get("started_at") or "", t["trace_id"]), reverse=True)
-            for span in spans:
-                self.spans.setdefault(span["trace_id"], []).append(span)
-            self.project = {t["trace_id"]: t.get("project_id") for t in traces}
-            self._built = True
+            self._keep(traces, spans)
 
     def set(self, traces: list[dict], spans: list[dict]) -> None:
         """Serve these traces and spans (wire form) instead."""
         with self._lock:
-            self.traces = {t["trace_id"]: t for t in traces}
-            self._order = sorted(traces, key=lambda t: (t.get("started_at") or "", t["trace_id"]), reverse=True)
-            self.spans = {}
-            for span in spans:
-                self.spans.setdefault(span["trace_id"], []).append(span)
-            self.project = {t["trace_id"]: t.get("project_id") for t in traces}
-            self._built = True
+            self._keep(traces, spans)
+
+    def _keep(self, traces: list[dict], spans: list[dict]) -> None:
+        self.traces = {t["trace_id"]: t for t in traces}
+        self._order = sorted(traces, key=lambda t: (t.get("started_at") or "", t["trace_id"]), reverse=True)
+        self.spans = {}
+        for span in spans:
+            self.spans.setdefault(span["trace_id"], []).append(span)
+        self.project = {t["trace_id"]: t.get("project_id") for t in traces}
+        self._built = True
 
     # -- endpoints -------------------------------------------------------------------
     def search(self, body: Any) -> tuple[int, Any]:
@@ -199,7 +197,8 @@ class TraceStore:
         rows = []
         for (stamp, group) in sorted(buckets):
             start = stamp + {"day": "T00:00:00Z", "hour": ":00:00Z", "minute": ":00Z"}[grain]
-            rows.append({"timestamp": start, "dimensions": {d: v for d, v in zip(dims, group, strict=True) if v},
+            labels = {d: v for d, v in zip(dims, group, strict=True) if v}
+            rows.append({"timestamp": start, "dimensions": labels,
                          "metrics": {body["metric"]: float(f"{buckets[(stamp, group)]:.10g}")}})
         limit = body.get("limit") or 1000
         data = rows[:limit]

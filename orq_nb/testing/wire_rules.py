@@ -131,8 +131,8 @@ SEARCH_FIELDS = ("thread_id", "session_id", "trace_id", "project_id", "status")
 SEARCH_OPS = ("eq", "neq", "in", "not_in", "exists")
 MAX_VALUES = 100
 _SEARCH_KEYS = {"from", "to", "filters", "filter_operator", "sort", "limit", "page_token"}
-_REPORT_KEYS = {"metric", "from", "to", "grain", "group_by", "filters", "limit", "time_zone", "include_totals",
-                "mode", "sort"}
+_REPORT_KEYS = {"metric", "from", "to", "grain", "group_by", "filters", "limit", "time_zone",
+                "include_totals", "mode", "sort"}
 REPORT_METRICS = ("genai.cost", "genai.tokens", "genai.requests")
 REPORT_GROUPS = ("model", "provider", "project")
 REPORT_CAP = 5000
