@@ -94,6 +94,7 @@ bench: install
 
 sample: install
 	$(PY) -m orq_nb.testing.synthetic
+	$(PY) -m orq_nb.testing.synthetic_traces
 
 clean:
 	rm -rf $(VENV) $(DEMO) $(LAB) test-artifacts docs/_build docs/examples docs/generated docs/api.rst

@@ -1,8 +1,8 @@
 """orq_nb: orq.ai sessions as typed pandas DataFrames, for Jupyter.
 
 The layers, bottom up: ``load`` (schemas, the Arrow pipeline, readers), ``analysis`` (filters,
-summaries, ``compare/``, ``spend/``), ``api`` (the orq.ai client), ``store`` (Delta Lake), ``explore``
-(plots, widgets), ``testing`` (fake server, synthetic data); their module paths are not public.
+summaries, ``compare/``, ``spend/``, ``costs/``), ``api`` (the orq.ai client), ``store`` (Delta Lake),
+``explore`` (plots, widgets), ``testing`` (fake server, synthetic data); their module paths are not public.
 
 What is: this module (the verbs, :class:`OrqClient`, :class:`SessionStore`, :class:`SessionExplorer`,
 :class:`OrqError`, :class:`OrqWarning`), :mod:`orq_nb.errors` (every exception and warning),
@@ -21,10 +21,13 @@ from orq_nb import types as types  # noqa: E402
 from orq_nb.analysis import (
     compare_cohorts,
     compare_tags,
+    cost_breakdown,
     cost_by_tag,
     daily_summary,
+    explain_change,
     explode_tags,
     filter_sessions,
+    reconcile,
     select_box,
     select_lasso,
     spend_anomalies,
@@ -34,7 +37,14 @@ from orq_nb.analysis import (
 )
 from orq_nb.api import OrqClient
 from orq_nb.errors import OrqError, OrqWarning
-from orq_nb.explore import SessionExplorer, explore, plot_comparison, plot_duration_vs_cost, plot_spend
+from orq_nb.explore import (
+    SessionExplorer,
+    explore,
+    plot_change,
+    plot_comparison,
+    plot_duration_vs_cost,
+    plot_spend,
+)
 from orq_nb.load import load_sample, read_sessions, sessions_frame
 from orq_nb.store import SessionStore
 from orq_nb.versions import show_versions
@@ -49,16 +59,20 @@ __all__ = [
     "SessionStore",
     "compare_cohorts",
     "compare_tags",
+    "cost_breakdown",
     "cost_by_tag",
     "daily_summary",
+    "explain_change",
     "explode_tags",
     "explore",
     "filter_sessions",
     "load_sample",
+    "plot_change",
     "plot_comparison",
     "plot_duration_vs_cost",
     "plot_spend",
     "read_sessions",
+    "reconcile",
     "select_box",
     "select_lasso",
     "sessions_frame",

@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from orq_nb.load.tags import as_tags
 
-__all__ = ["TagIndex", "tag_mask", "tag_count_parts", "explode_columns"]
+__all__ = ["TagIndex", "tag_mask", "tag_count_parts", "explode_columns", "flat_tags"]
 
 
 class TagIndex:
@@ -103,7 +103,7 @@ class TagIndex:
 
 # Arrow compute, one partition at a time.
 
-def _flat(tags: pd.Series) -> tuple[pa.Array, np.ndarray]:
+def flat_tags(tags: pd.Series) -> tuple[pa.Array, np.ndarray]:
     """The tags of every row, flattened, and the row each came from."""
     lists = pa.array(tags.to_numpy(), type=pa.list_(pa.string()), from_pandas=True)
     return pc.list_flatten(lists), pc.list_parent_indices(lists).to_numpy()
@@ -124,7 +124,7 @@ def tag_mask(tags: pd.Series, wanted: Iterable[str] | None = None, match: str = 
     keep = np.ones(n, dtype=bool)
     if not (wanted or exclude):
         return keep
-    items, rows = _flat(tags)
+    items, rows = flat_tags(tags)
     if wanted:
         wanted = list(dict.fromkeys(wanted))
         found = _rows_with(items, rows, wanted, n)
@@ -136,7 +136,7 @@ def tag_mask(tags: pd.Series, wanted: Iterable[str] | None = None, match: str = 
 
 def tag_count_parts(tags: pd.Series, part: int) -> pd.DataFrame:
     """Sessions per tag in one partition, and where each tag first appears (``part``, position)."""
-    items, rows = _flat(tags)
+    items, rows = flat_tags(tags)
     encoded = pc.dictionary_encode(items)
     names = encoded.dictionary.to_pylist()
     codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
@@ -149,7 +149,7 @@ def tag_count_parts(tags: pd.Series, part: int) -> pd.DataFrame:
 
 def explode_columns(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     """One row per (session, tag) with ``columns`` alongside, as ``df.explode("tags")`` gives them."""
-    items, rows = _flat(df["tags"])
+    items, rows = flat_tags(df["tags"])
     out = {name: df[name].to_numpy()[rows] for name in columns}
     out["tag"] = pd.array(items, dtype="str")
     return pd.DataFrame(out)

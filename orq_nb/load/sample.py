@@ -36,8 +36,7 @@ def load_sample(what: Literal["sessions", "traces", "spans"] = "sessions") -> pd
     session's model, and for ``tool-use`` sessions a tool call on ``gpt-4o``), with
     cached prompt tokens, whose tokens and costs add up to their sessions'.
     Planted: from 20 October, tool-use sessions cost three times as much per token:
-    a price change of their ``gpt-4o`` tool calls. ``python -m orq_nb.testing.synthetic``
-    rebuilds the files.
+    a price change of their ``gpt-4o`` tool calls. ``make sample`` rebuilds the files.
 
     Parameters
     ----------

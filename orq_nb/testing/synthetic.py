@@ -1,6 +1,7 @@
 """Realistic, deterministic synthetic sessions: the bundled sample and benchmarks.
 
-Run ``python -m orq_nb.testing.synthetic`` to rebuild the bundled sample file.
+Run ``python -m orq_nb.testing.synthetic`` to rebuild the bundled sample file (``make sample`` rebuilds
+its traces and spans too).
 """
 
 from __future__ import annotations
@@ -193,6 +194,3 @@ def write_sample(path: Path = SAMPLE_PATH, n: int = SAMPLE_SIZE) -> Path:
 
 if __name__ == "__main__":
     print(write_sample())
-    from orq_nb.testing.synthetic_traces import write_trace_samples
-
-    print(*write_trace_samples(), sep="\n")

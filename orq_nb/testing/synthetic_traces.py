@@ -20,11 +20,15 @@ ways orq_nb's join looks for (which one orq.ai uses is unconfirmed).
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import hashlib
+import json
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from orq_nb.load.sample import SAMPLE_PATH, SAMPLE_SPANS_PATH, SAMPLE_TRACES_PATH
 from orq_nb.load.schemas import to_wire
 from orq_nb.testing.synthetic import COST_JUMP, COST_JUMP_DAY, COST_JUMP_TAG, MODELS
 
@@ -193,21 +197,22 @@ def conversation_items(trace: dict, spans: list[dict]) -> list[dict]:
     return items
 
 
-def _write(path, records: list[dict]) -> None:
-    import gzip
-    import json
-
+def _write(path: Path, records: list[dict]) -> None:
     lines = "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in records)
     with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as gz:
         gz.write(lines.encode())
 
 
-def write_trace_samples() -> tuple:
+def write_trace_samples(traces_path: Path = SAMPLE_TRACES_PATH, spans_path: Path = SAMPLE_SPANS_PATH,
+                        sessions_path: Path = SAMPLE_PATH) -> tuple[Path, Path]:
     """Write the bundled sample's traces and spans (gzipped JSON lines, reproducible byte for byte)."""
-    from orq_nb.load.sample import SAMPLE_SPANS_PATH, SAMPLE_TRACES_PATH
-    from orq_nb.testing.fake_server import sample_records
+    with gzip.open(sessions_path, "rt", encoding="utf-8") as f:
+        sessions = [json.loads(line) for line in f]
+    traces, spans = generate_traces(sessions)
+    _write(traces_path, traces)
+    _write(spans_path, spans)
+    return traces_path, spans_path
 
-    traces, spans = generate_traces(sample_records())
-    _write(SAMPLE_TRACES_PATH, traces)
-    _write(SAMPLE_SPANS_PATH, spans)
-    return SAMPLE_TRACES_PATH, SAMPLE_SPANS_PATH
+
+if __name__ == "__main__":
+    print(*write_trace_samples(), sep="\n")

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from orq_nb.analysis.compare import cohorts
+from orq_nb.analysis import cohorts
 from orq_nb.analysis.compare.pandas_rows import SessionData, compare_masks
 from orq_nb.analysis.compare.rows import Metric, Options, empty_row, welch_row
 from orq_nb.analysis.inputs import is_dask, is_frame, sessions_input

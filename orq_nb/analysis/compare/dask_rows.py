@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from orq_nb.analysis.compare import cohorts
+from orq_nb.analysis import cohorts
 from orq_nb.analysis.compare.welch import (
     MOMENTS,
     Cohort,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from orq_nb.analysis.compare import cohorts
+from orq_nb.analysis import cohorts
 from orq_nb.analysis.compare.bca import bca_interval
 from orq_nb.analysis.compare.mood import mood_interval, mood_p
 from orq_nb.analysis.compare.reliability import MEDIAN_MIN, judge
