@@ -45,7 +45,7 @@ from orq_nb.explore import (
     plot_duration_vs_cost,
     plot_spend,
 )
-from orq_nb.load import load_sample, read_sessions, sessions_frame
+from orq_nb.load import load_sample, read_sessions, sessions_frame, spans_frame, traces_frame
 from orq_nb.store import SessionStore
 from orq_nb.versions import show_versions
 
@@ -77,10 +77,12 @@ __all__ = [
     "select_lasso",
     "sessions_frame",
     "show_versions",
+    "spans_frame",
     "spend_anomalies",
     "spend_forecast",
     "tag_counts",
     "top_anomalies",
+    "traces_frame",
 ]
 
 #: Names that left the top level in 0.4.0, and their new homes. They still work, with a FutureWarning,

@@ -11,15 +11,16 @@ import pytest
 
 import orq_nb
 
-VERBS = {"compare_cohorts", "compare_tags", "cost_by_tag", "daily_summary", "explode_tags", "explore",
-         "filter_sessions", "load_sample", "plot_comparison", "plot_duration_vs_cost", "plot_spend",
-         "read_sessions", "select_box", "select_lasso", "sessions_frame", "show_versions", "spend_anomalies",
-         "spend_forecast", "tag_counts", "top_anomalies"}
+VERBS = {"compare_cohorts", "compare_tags", "cost_breakdown", "cost_by_tag", "daily_summary",
+         "explain_change", "explode_tags", "explore", "filter_sessions", "load_sample", "plot_change", "plot_comparison",
+         "plot_duration_vs_cost", "plot_spend", "read_sessions", "reconcile", "select_box", "select_lasso",
+         "sessions_frame", "show_versions", "spans_frame", "spend_anomalies", "spend_forecast", "tag_counts",
+         "top_anomalies", "traces_frame"}
 CLASSES = {"OrqClient", "SessionStore", "SessionExplorer", "OrqError", "OrqWarning"}
 #: The analysis functions: each takes a pandas frame, a Dask frame or a store as its first argument.
-ANALYSIS = ["compare_cohorts", "compare_tags", "cost_by_tag", "daily_summary", "explode_tags",
-            "filter_sessions", "select_box", "select_lasso", "spend_anomalies", "spend_forecast",
-            "tag_counts", "plot_duration_vs_cost"]
+ANALYSIS = ["compare_cohorts", "compare_tags", "cost_breakdown", "cost_by_tag", "daily_summary",
+            "explain_change", "explode_tags", "filter_sessions", "reconcile", "select_box", "select_lasso",
+            "spend_anomalies", "spend_forecast", "tag_counts", "plot_duration_vs_cost"]
 
 
 def test_the_top_level_exports_the_verbs_and_five_classes_only():
@@ -78,6 +79,8 @@ def _signatures():
     yield "SessionStore.sync", orq_nb.SessionStore.sync
     yield "SessionExplorer", orq_nb.SessionExplorer.__init__
     yield "SessionExplorer.compare", orq_nb.SessionExplorer.compare
+    for method in ("query_traces", "query_spans", "conversation", "report"):
+        yield f"OrqClient.{method}", getattr(orq_nb.OrqClient, method)
     for name in sorted(VERBS):
         yield name, getattr(orq_nb, name)
 
@@ -94,13 +97,18 @@ def test_analysis_functions_take_the_data_then_keywords_only(name):
     assert params[0].name == "df"
     positional = [p.name for p in params[1:] if p.kind is not p.KEYWORD_ONLY]
     # compare_cohorts' cohorts (a, b) and compare_tags' tags are the question itself, not options.
-    assert positional == {"compare_cohorts": ["a", "b"], "compare_tags": ["tags"]}.get(name, []), positional
+    # explain_change's cohorts and reconcile's report likewise.
+    questions = {"compare_cohorts": ["a", "b"], "compare_tags": ["tags"],
+                 "explain_change": ["before", "after"], "reconcile": ["report"]}
+    assert positional == questions.get(name, []), positional
 
 
 CALLS = {
     "compare_cohorts": lambda f, d: f(d, "rag", random_state=0, method="welch"),
     "compare_tags": lambda f, d: f(d, ["rag", "voice"], random_state=0, method="welch"),
+    "cost_breakdown": lambda f, d: f(d, by="tag"),
     "cost_by_tag": lambda f, d: f(d),
+    "explain_change": lambda f, d: f(d, {"end": "2026-10-01"}, {"start": "2026-10-01"}, by="project_id"),
     "daily_summary": lambda f, d: f(d, start="2026-10-01"),
     "explode_tags": lambda f, d: f(d).reset_index(drop=True),
     "filter_sessions": lambda f, d: f(d, tags="rag").reset_index(drop=True),

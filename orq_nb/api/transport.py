@@ -141,8 +141,11 @@ def _message(response: requests.Response, mask) -> str:
 
 
 def _reads(method: str, path: str) -> bool:
-    """Whether a request only reads: GET, and the list and count POSTs, which change nothing."""
-    return method == "GET" or (method == "POST" and path.rstrip("/").endswith(("/query", "/count")))
+    """Whether a request only reads: GET, and the POSTs that change nothing (list, count, traces search,
+    reporting)."""
+    path = path.rstrip("/")
+    return method == "GET" or (method == "POST" and (path.endswith(("/query", "/count", "/traces/search"))
+                                                     or path == "/v2/reporting"))
 
 
 class _Cancelled(Exception):

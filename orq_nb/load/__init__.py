@@ -12,8 +12,9 @@ from orq_nb.load.frame import sessions_frame
 from orq_nb.load.readers import read_sessions
 from orq_nb.load.sample import load_sample
 from orq_nb.load.schemas import BillingSchema, SessionListSchema, SessionSchema, UsageSchema
+from orq_nb.load.traces import spans_frame, traces_frame
 
 __all__ = [
     "COLUMN_NAMES", "DTYPES", "BillingSchema", "SessionListSchema", "SessionSchema", "UsageSchema",
-    "load_sample", "read_sessions", "sessions_frame",
+    "load_sample", "read_sessions", "sessions_frame", "spans_frame", "traces_frame",
 ]

@@ -32,6 +32,8 @@ def figures():
     found = orq_nb.spend_anomalies(SAMPLE, by="project_id")
     yield "plot_spend", orq_nb.plot_spend(found, backend="plotly")
     forecast = orq_nb.spend_forecast(SAMPLE, by="project_id", as_of="2026-10-20")
+    explained = orq_nb.explain_change(SAMPLE, {"end": "2026-10-20"}, {"start": "2026-10-20"}, by="project_id")
+    yield "plot_change", orq_nb.plot_change(explained, backend="plotly")
     yield "plot_spend with a forecast", orq_nb.plot_spend(found, forecast=forecast, backend="plotly")
 
 

@@ -8,13 +8,15 @@ import numpy as np
 import pandas as pd
 
 from orq_nb.analysis.costs.groups import ALL, by_columns, check_by, group_sums
-from orq_nb.analysis.inputs import is_dask, sessions_input
+from orq_nb.analysis.inputs import is_dask, is_frame, sessions_input
 
 __all__ = ["cost_breakdown", "BREAKDOWN_COLUMNS"]
 
 _COSTS = ("total_cost", "input_cost", "output_cost", "cache_read_cost", "cache_write_cost", "reasoning_cost",
           "web_search_cost")
 _TOKENS = ("prompt_tokens", "completion_tokens", "total_tokens", "prompt_cached_tokens")
+_SESSION_AMOUNTS = ("total_cost", "input_cost", "output_cost", "prompt_tokens", "completion_tokens",
+                    "total_tokens")
 #: The answer's columns, in order.
 BREAKDOWN_COLUMNS = ("rows", "share_of_cost", *_COSTS, *_TOKENS, "cached_share", "cache_saving",
                      "cost_per_1k_tokens")
@@ -75,8 +77,9 @@ def cost_breakdown(df: Any, *, by: str | None = None) -> pd.DataFrame:
     """
     if by is not None and not isinstance(by, str):
         raise TypeError(f"by must be a column name, 'tag', 'day' or None, not {type(by).__name__}")
-    frame = sessions_input(df, lazy=True) if not hasattr(df, "columns") else df
-    check_by(frame.columns, by, "cost_breakdown")
+    # A store holds sessions: read the costs and tokens sessions have, and the groups.
+    frame = df if is_frame(df) else sessions_input(df, [*_SESSION_AMOUNTS, *by_columns(by)], lazy=True)
+    check_by(frame, by, "cost_breakdown")
     if "total_cost" not in frame.columns:
         raise ValueError("cost_breakdown: the frame has no column 'total_cost'")
     present = [c for c in (*_COSTS, *_TOKENS) if c in frame.columns]

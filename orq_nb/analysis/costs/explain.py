@@ -31,7 +31,7 @@ import pandas as pd
 
 from orq_nb.analysis import cohorts
 from orq_nb.analysis.costs.groups import ALL, by_columns, check_by, group_sums
-from orq_nb.analysis.inputs import is_dask, sessions_input
+from orq_nb.analysis.inputs import is_dask, is_frame, sessions_input
 from orq_nb.analysis.tags import TagIndex
 
 __all__ = ["explain_change", "shapley", "EFFECTS", "AMOUNTS"]
@@ -91,8 +91,10 @@ def decompose(table: pd.DataFrame) -> pd.DataFrame:
                          "pc": _per(o_in, completion), "o": _per(total - i_in - o_in, n), "total": total,
                          "P": prompt, "C": completion}
     b, a = factors["before"], factors["after"]
+    # N is always what it is (0 for an empty cohort); a share is undefined only in an empty cohort, the
+    # per-row factors in a group without rows, a price without tokens: those take the other cohort's value.
     n_ok = (b["n"] > 0, a["n"] > 0)
-    fills = {"N": (b["N"] > 0, a["N"] > 0), "s": n_ok, "tp": n_ok, "tc": n_ok, "o": n_ok,
+    fills = {"s": (b["N"] > 0, a["N"] > 0), "tp": n_ok, "tc": n_ok, "o": n_ok,
              "pp": (b["P"] > 0, a["P"] > 0), "pc": (b["C"] > 0, a["C"] > 0)}
     for key, (ok_b, ok_a) in fills.items():
         b[key], a[key] = _fill(b[key], a[key], ok_b, ok_a)
@@ -185,9 +187,8 @@ def explain_change(df: Any, before: Any, after: Any, *, by: str | None = None) -
                                  *cohorts.spec_columns(after)]))
     if by is not None and not isinstance(by, str):
         raise TypeError(f"by must be a column name, 'tag', 'day' or None, not {type(by).__name__}")
-    frame = sessions_input(df, None if not hasattr(df, "to_pandas") or hasattr(df, "columns") else needed,
-                           lazy=True)
-    check_by(frame.columns, by, "explain_change")
+    frame = df if is_frame(df) else sessions_input(df, needed, lazy=True)  # a store: what is needed
+    check_by(frame, by, "explain_change")
     missing = [c for c in needed if c not in frame.columns]
     if missing:
         raise ValueError(f"explain_change: the frame has no column {', '.join(map(repr, missing))}; it needs "

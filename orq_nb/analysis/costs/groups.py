@@ -30,14 +30,18 @@ def by_columns(by: str | None) -> list[str]:
     return {"tag": ["tags"], "day": ["started_at"]}.get(by, [by])
 
 
-def check_by(columns: Any, by: str | None, function: str) -> None:
+def check_by(frame: Any, by: str | None, function: str) -> None:
     """Refuse a ``by`` the frame cannot group by, saying what would."""
     if by is None:
         return
     if not isinstance(by, str):
         raise TypeError(f"by must be a column name, 'tag', 'day' or None, not {type(by).__name__}")
     needed = by_columns(by)[0]
-    if needed in columns:
+    if needed in frame.columns:
+        if by == "tag" and frame["tags"].dtype != object:
+            raise TypeError(f"{function}: the tags column holds {frame['tags'].dtype} values, not lists of "
+                            "tags (dd.from_pandas turns lists into text unless under "
+                            "dask.config.set({'dataframe.convert-string': False}))")
         return
     if by in SPAN_ONLY:
         raise ValueError(f"{function}(by={by!r}) needs a spans frame, where each row has one {by}: fetch one "
