@@ -12,7 +12,8 @@ import pytest
 import orq_nb
 
 VERBS = {"compare_cohorts", "compare_tags", "cost_breakdown", "cost_by_tag", "daily_summary",
-         "explain_change", "explode_tags", "explore", "filter_sessions", "load_sample", "plot_change", "plot_comparison",
+         "explain_change", "explode_tags", "explore", "filter_sessions", "load_sample", "plot_change",
+         "plot_comparison",
          "plot_duration_vs_cost", "plot_spend", "read_sessions", "reconcile", "select_box", "select_lasso",
          "sessions_frame", "show_versions", "spans_frame", "spend_anomalies", "spend_forecast", "tag_counts",
          "top_anomalies", "traces_frame"}
