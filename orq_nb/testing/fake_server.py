@@ -95,6 +95,8 @@ class Exchange:
     body: bytes
     status: int
     answer: bytes
+    #: The URL's query parameters (``limit``, ``page_token``...).
+    query: tuple[tuple[str, str], ...] = ()
 
     def request_json(self) -> Any:
         """The request's body, parsed (None when it had none)."""
@@ -465,7 +467,7 @@ class _Handler(BaseHTTPRequestHandler):
                           else fake.handle(self.command, path, body))
         payload = b"" if answer is None else json.dumps(answer).encode()
         with fake._lock:
-            fake.exchanges.append(Exchange(self.command, path, raw, status, payload))
+            fake.exchanges.append(Exchange(self.command, path, raw, status, payload, tuple(query.items())))
         if fault and fault.kind == "lost":
             self.close_connection = True
             return
