@@ -8,6 +8,7 @@ search follows its page tokens (a chain of sequential calls) while the searches 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -19,11 +20,14 @@ import pandas as pd
 from orq_nb.api.progress import progress_bar
 from orq_nb.api.trace_bodies import EARLIEST, MARGIN, MAX_VALUES, SEARCH_LIMIT, search_body
 from orq_nb.api.transport import Call
-from orq_nb.errors import OrqAPIError, OrqPagingError, TracesIncompleteWarning, listing, warn_user
-from orq_nb.load.traces import conversation_frame, spans_frame, traces_frame
+from orq_nb.errors import OrqAPIError, OrqPagingError, Reject, TracesIncompleteWarning, listing, warn_user
+from orq_nb.load.columns import empty_frame
+from orq_nb.load.trace_schemas import SPAN_COLUMNS, TRACE_COLUMNS, SpanSchema, TraceSchema
+from orq_nb.load.traces import check_policy, conversation_frame, load_records, with_sessions
 
 __all__ = ["SessionRef", "session_refs", "fetch_traces", "fetch_spans", "fetch_conversation", "Tally"]
 
+_SCHEMAS = {TRACE_COLUMNS: TraceSchema(), SPAN_COLUMNS: SpanSchema()}
 #: Most pages one search may take before it is taken for pages that never end.
 _MAX_PAGES = 10_000
 
@@ -70,8 +74,9 @@ def session_refs(sessions: pd.DataFrame, now: pd.Timestamp) -> list[SessionRef]:
     updated = sessions["updated_at"] if "updated_at" in sessions.columns else sessions["started_at"]
     counts = sessions["traces_count"] if "traces_count" in sessions.columns else [None] * n
     refs = []
-    for sid, ext, start, end, count in zip(sessions["id"], external, sessions["started_at"], updated, counts,
-                                           strict=True):
+    columns = (list(sessions["id"]), list(external), list(sessions["started_at"]), list(updated),
+               list(counts))
+    for sid, ext, start, end, count in zip(*columns, strict=True):
         first = _stamp(start, EARLIEST)
         last = _stamp(end, now if pd.isna(start) else first)
         refs.append(SessionRef(str(sid), ext if isinstance(ext, str) and ext else None,
@@ -107,6 +112,30 @@ def _pages(fetch: Callable[[str | None], Any], what: str) -> tuple[list, int]:
         token = next_token
 
 
+def _batch_frame(records: list, owners: list, columns: tuple) -> tuple[pd.DataFrame, list[Reject], int]:
+    frame, bad = load_records(records, _SCHEMAS[columns], columns)
+    return with_sessions(frame, owners, len(records), bad), bad, len(records)
+
+
+def _combine(run: Callable, fetch: Callable, items: list, tally: Tally, progress: bool | None, unit: str,
+             errors: str, rejects: list | None, what: str) -> pd.DataFrame:
+    """Run ``fetch`` over ``items``; one frame of every batch's valid records, in order. Rejected records are
+    numbered across all batches, then the ``errors`` policy applies."""
+    frames, bad, total = [], [], 0
+    with progress_bar(progress, len(items), unit) as bar:
+        for (frame, rejected, size), pages in run(fetch, items):
+            tally.add(pages)
+            frames.append(frame)
+            bad += [dataclasses.replace(r, position=r.position + total) for r in rejected]
+            total += size
+            bar.update(1)
+    check_policy(bad, total, errors, rejects, what)
+    filled = [f for f in frames if len(f)]
+    if not filled:
+        return with_sessions(empty_frame(TRACE_COLUMNS if what == "trace" else SPAN_COLUMNS), None, 0, [])
+    return filled[0] if len(filled) == 1 else pd.concat(filled, ignore_index=True)
+
+
 def fetch_traces(request: Callable, run: Callable, refs: list[SessionRef], *, workers: int,
                  progress: bool | None, errors: str, rejects: list | None, call: Call) -> pd.DataFrame:
     """The traces of these sessions, one row each, ``session_id`` joined; completeness checked."""
@@ -119,21 +148,17 @@ def fetch_traces(request: Callable, run: Callable, refs: list[SessionRef], *, wo
         records, pages = _pages(
             lambda token: request("POST", "/v3/traces/search", search_body(threads, start, end, token),
                                   call=call), "traces search")
-        return records, batch, pages
+        by_id = {r.id: r.id for r in batch}
+        by_external = {r.external_id: r.id for r in batch if r.external_id}
+        owners = [by_id.get(t, by_external.get(t)) for t in
+                  (r.get("thread_id") if isinstance(r, dict) else None for r in records)]
+        # Each search's frame is built in its worker, while the other searches wait on the network.
+        return _batch_frame(records, owners, TRACE_COLUMNS), pages
 
-    records, owners = [], []
-    with progress_bar(progress, len(batches), "searches") as bar:
-        for found, batch, pages in run(search, batches):
-            tally.add(pages)
-            by_id = {r.id: r.id for r in batch}
-            by_external = {r.external_id: r.id for r in batch if r.external_id}
-            for record in found:
-                thread = record.get("thread_id") if isinstance(record, dict) else None
-                records.append(record)
-                owners.append(by_id.get(thread, by_external.get(thread)))
-            bar.update(1)
-    frame = traces_frame(records, session_ids=owners, errors=errors, rejects=rejects)
-    frame = frame.drop_duplicates("trace_id", ignore_index=True)
+    frame = _combine(run, search, batches, tally, progress, "searches", errors, rejects, "trace")
+    ids = frame["trace_id"].tolist()
+    if len(set(ids)) < len(ids):  # a trace found by two searches (a thread id shared by two sessions)
+        frame = frame.drop_duplicates("trace_id", ignore_index=True)
     tally.chain = max(tally.lengths, default=0)
     found = frame["session_id"].value_counts()
     short = [(r.id, int(found.get(r.id, 0)), r.traces_count) for r in refs
@@ -168,16 +193,9 @@ def fetch_spans(request: Callable, run: Callable, traces: Iterable[tuple[str, st
             return request("GET", path + "?" + urlencode(query), call=call)
 
         records, pages = _pages(page, f"spans of trace {trace_id!r}")
-        return records, session_id, pages
+        return _batch_frame(records, [session_id] * len(records), SPAN_COLUMNS), pages
 
-    records, owners = [], []
-    with progress_bar(progress, len(pairs), "traces") as bar:
-        for found, session_id, pages in run(spans, pairs):
-            tally.add(pages)
-            records.extend(found)
-            owners.extend([session_id] * len(found))
-            bar.update(1)
-    frame = spans_frame(records, session_ids=owners, errors=errors, rejects=rejects)
+    frame = _combine(run, spans, pairs, tally, progress, "traces", errors, rejects, "span")
     frame.attrs["orq_nb"] = {"traces": len(pairs), "spans": len(frame), "calls": tally.pages,
                              "chain": max(tally.lengths, default=0)}
     return frame

@@ -29,8 +29,8 @@ from orq_nb.load.trace_schemas import (
     TraceSchema,
 )
 
-__all__ = ["traces_frame", "spans_frame", "conversation_frame", "trace_dtypes", "span_dtypes", "wire_records",
-           "join_sessions"]
+__all__ = ["load_records", "check_policy", "with_sessions", "traces_frame", "spans_frame",
+           "conversation_frame", "trace_dtypes", "span_dtypes", "wire_records", "join_sessions"]
 
 _TRACE, _SPAN, _MESSAGE = TraceSchema(), SpanSchema(), MessageSchema()
 _LIMIT = NonNegativeCount.LIMIT
@@ -115,14 +115,22 @@ def _objects(raw: list, plain: list[bool], key: str) -> tuple[list, list[bool]]:
     return [o if type(o) is dict else _EMPTY for o in objects], ok
 
 
-def _frame(records: Any, schema: Schema, columns: tuple[Column, ...], what: str, errors: str,
-           rejects: list | None) -> pd.DataFrame:
-    """The frame of valid records. Values every column can vouch for are read as they are; a record with
-    a value that is not plainly valid, or with camelCase keys, is loaded by the schema, which has the last
-    word (and whose messages name the record and the field)."""
+def check_policy(rejects: list[Reject], total: int, errors: str, collect: list | None, what: str) -> None:
+    """Apply the ``errors`` policy to what was rejected: raise, or warn (and collect)."""
     if errors not in ("raise", "skip"):
         raise ValueError(f"errors must be 'raise' or 'skip', not {errors!r}")
-    raw = wire_records(records)
+    if rejects and errors == "raise":
+        raise TraceValidationError(rejects, total, what)
+    if rejects:
+        if collect is not None:
+            collect.extend(rejects)
+        warn_user(TracesSkippedWarning(rejects, total, what))
+
+
+def load_records(raw: list, schema: Schema, columns: tuple[Column, ...]) -> tuple[pd.DataFrame, list[Reject]]:
+    """The frame of the valid records, and the rejected ones. Values every column can vouch for are read
+    as they are; a record with a value that is not plainly valid, or with camelCase keys, is loaded by the
+    schema, which has the last word (and whose messages name the record and the field)."""
     camel = _CAMEL[""]
     plain = [type(r) is dict and camel.isdisjoint(r) for r in raw]
     nested: dict[str, tuple[list, list[bool]]] = {}
@@ -152,27 +160,37 @@ def _frame(records: Any, schema: Schema, columns: tuple[Column, ...], what: str,
         for c in columns:
             value = _value(loaded, c.attrs)
             values[c.name][i] = value.isoformat() if c.kind == "datetime" and value is not None else value
-    if bad and errors == "raise":
-        raise TraceValidationError(bad, len(raw), what)
-    if bad:
-        if rejects is not None:
-            rejects.extend(bad)
-        warn_user(TracesSkippedWarning(bad, len(raw), what))
     if len(dropped) == len(raw):
-        return empty_frame(columns)
+        return empty_frame(columns), bad
     keep = [i for i in range(len(raw)) if i not in dropped] if dropped else None
     data = {c.name: column_values(c, values[c.name] if keep is None else [values[c.name][i] for i in keep])
             for c in columns}
-    return pd.DataFrame(data)
+    return pd.DataFrame(data), bad
 
 
-def _with_sessions(frame: pd.DataFrame, session_ids: Any) -> pd.DataFrame:
+def with_sessions(frame: pd.DataFrame, session_ids: Any, total: int, rejects: list[Reject]) -> pd.DataFrame:
+    """``frame`` with ``session_id`` first: ``session_ids`` gives one per record (``total``), the rejected
+    ones' left out; missing when None."""
     if session_ids is None:
         values = pd.array([None] * len(frame), dtype=TEXT_DTYPE)
     else:
-        values = pd.array(list(session_ids), dtype=TEXT_DTYPE)
+        ids = list(session_ids)
+        if len(ids) != total:
+            raise ValueError(f"session_ids must give one id per record ({total}), not {len(ids)}")
+        dropped = {r.position for r in rejects}
+        values = pd.array([s for i, s in enumerate(ids) if i not in dropped], dtype=TEXT_DTYPE)
     frame.insert(0, "session_id", values)
     return frame
+
+
+def _load(records: Any, schema: Schema, columns: tuple[Column, ...], what: str, session_ids: Any,
+          errors: str, rejects: list | None) -> pd.DataFrame:
+    if errors not in ("raise", "skip"):
+        raise ValueError(f"errors must be 'raise' or 'skip', not {errors!r}")
+    raw = wire_records(records)
+    frame, bad = load_records(raw, schema, columns)
+    check_policy(bad, len(raw), errors, rejects, what)
+    return with_sessions(frame, session_ids, len(raw), bad)
 
 
 def traces_frame(records: Any, *, session_ids: Iterable[str | None] | None = None,
@@ -183,7 +201,7 @@ def traces_frame(records: Any, *, session_ids: Iterable[str | None] | None = Non
     ----------
     records : list of dict, envelope(s) or the SDK's models
     session_ids : iterable of str, optional
-        The orq.ai session of each valid record, in order (what :meth:`OrqClient.query_traces` joined
+        The orq.ai session of each record, in order (what :meth:`OrqClient.query_traces` joined
         them to); missing by default.
     errors : {"raise", "skip"}
         As in :func:`orq_nb.sessions_frame`: invalid records raise
@@ -197,8 +215,7 @@ def traces_frame(records: Any, *, session_ids: Iterable[str | None] | None = Non
         One row per trace; columns and dtypes fixed, even empty: ``session_id``, then the fields of
         :class:`TraceSchema` (usage and cost flattened, costs as ``input_cost``... ``total_cost``).
     """
-    frame = _frame(records, _TRACE, TRACE_COLUMNS, "trace", errors, rejects)
-    return _with_sessions(frame, session_ids)
+    return _load(records, _TRACE, TRACE_COLUMNS, "trace", session_ids, errors, rejects)
 
 
 def spans_frame(records: Any, *, session_ids: Iterable[str | None] | None = None,
@@ -208,8 +225,7 @@ def spans_frame(records: Any, *, session_ids: Iterable[str | None] | None = None
     Parameters and the answer as for :func:`traces_frame`, one row per span, the fields of
     :class:`SpanSchema` after ``session_id``.
     """
-    frame = _frame(records, _SPAN, SPAN_COLUMNS, "span", errors, rejects)
-    return _with_sessions(frame, session_ids)
+    return _load(records, _SPAN, SPAN_COLUMNS, "span", session_ids, errors, rejects)
 
 
 def _text(item: Mapping) -> str | None:

@@ -40,7 +40,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from orq_nb.errors import flatten_messages
 from orq_nb.load.sample import SAMPLE_PATH
 from orq_nb.load.schemas import SessionSchema, to_wire
-from orq_nb.testing.fake_traces import TraceStore
+from orq_nb.testing.fake_traces import RawAnswer, TraceStore
 from orq_nb.testing.wire_rules import page_problem, update_problem
 
 __all__ = ["FakeOrqServer", "Fault", "Exchange", "fake_orq", "SAMPLE_NOW"]
@@ -465,7 +465,8 @@ class _Handler(BaseHTTPRequestHandler):
         # Without a query string, the three-argument call a test may have wrapped.
         status, answer = (fake.handle(self.command, path, body, query) if query
                           else fake.handle(self.command, path, body))
-        payload = b"" if answer is None else json.dumps(answer).encode()
+        payload = (answer.payload if isinstance(answer, RawAnswer)
+                   else b"" if answer is None else json.dumps(answer).encode())
         with fake._lock:
             fake.exchanges.append(Exchange(self.command, path, raw, status, payload, tuple(query.items())))
         if fault and fault.kind == "lost":

@@ -23,16 +23,24 @@ import gzip
 import json
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from orq_nb.load.sample import SAMPLE_SPANS_PATH, SAMPLE_TRACES_PATH
 from orq_nb.testing.synthetic_traces import conversation_items, generate_traces
 from orq_nb.testing.wire_rules import report_problem, search_problem
 
-__all__ = ["TraceStore"]
+__all__ = ["TraceStore", "RawAnswer"]
 
 _GRAINS = {"minute": 16, "hour": 13, "day": 10}
 _DIMENSIONS = {"model": "model", "provider": "provider", "project": "project_id"}
+
+
+@dataclass(frozen=True)
+class RawAnswer:
+    """An answer already encoded as JSON (a page of traces joined from each trace's bytes, kept encoded)."""
+
+    payload: bytes
 
 
 def _read(path) -> list[dict]:
@@ -99,6 +107,11 @@ class TraceStore:
         for span in spans:
             self.spans.setdefault(span["trace_id"], []).append(span)
         self.project = {t["trace_id"]: t.get("project_id") for t in traces}
+        self._started = {t["trace_id"]: _time(t["started_at"]) for t in traces if t.get("started_at")}
+        self._encoded = {t["trace_id"]: json.dumps(t).encode() for t in traces}
+        self._by_thread: dict[str, list[dict]] = {}
+        for trace in self._order:  # newest first, as searches answer
+            self._by_thread.setdefault(trace.get("thread_id"), []).append(trace)
         self._built = True
 
     # -- endpoints -------------------------------------------------------------------
@@ -117,13 +130,25 @@ class TraceStore:
             if decoded is None or decoded[1] != key:
                 return 400, {"message": "invalid page_token", "code": 400}
             offset = decoded[0]
-        found = [t for t in self._order if t.get("started_at") and low <= _time(t["started_at"]) < high
+        found = [t for t in self._candidates(body.get("filters") or [])
+                 if t["trace_id"] in self._started and low <= self._started[t["trace_id"]] < high
                  and all(test(t) for test in tests)]
         limit = body.get("limit") or 50
         data = found[offset : offset + limit]
         more = offset + limit < len(found)
-        return 200, {"object": "list", "data": data, "has_more": more,
-                     "next_page_token": _token(offset + limit, key) if more else None}
+        rest = {"has_more": more, "next_page_token": _token(offset + limit, key) if more else None}
+        payload = (b'{"object": "list", "data": [' + b", ".join(self._encoded[t["trace_id"]] for t in data)
+                   + b"], " + json.dumps(rest).encode()[1:])
+        return 200, RawAnswer(payload)
+
+    def _candidates(self, filters: list[dict]) -> list[dict]:
+        """The traces a search may match, newest first: by thread id when it filters on one."""
+        for spec in filters:
+            if spec["field"] == "thread_id" and spec["op"] in ("eq", "in"):
+                threads = dict.fromkeys(spec["values"])
+                picked = [t for thread in threads for t in self._by_thread.get(thread, ())]
+                return sorted(picked, key=lambda t: (t.get("started_at") or "", t["trace_id"]), reverse=True)
+        return self._order
 
     @staticmethod
     def _test(spec: dict) -> Callable[[dict], bool]:
