@@ -3,10 +3,10 @@
 Both run against the same FakeOrqServer (300 sessions, about 1,150 traces, 50 ms of latency added to every
 request), in a process of its own as the service would be (in this one its JSON work would hold the GIL
 the client's threads wait on). The official client (orq-ai-sdk) searches each session's traces in turn
-(thread_id in its id and external id, within its window), following page tokens, then builds a DataFrame. Targets: at least 5x
-faster with the same traces; and within 1.5x of the latency bound: 50 ms x the longest chain of sequential
-calls when the searches run max_workers at a time (each search's pages are sequential; the searches are
-scheduled longest first on the workers). Prints searches, pages, the chain and the bound.
+(thread_id in its id and external id, within its window), following page tokens, then builds a DataFrame.
+Targets: at least 5x faster with the same traces; and within 1.5x of the latency bound: 50 ms x the longest
+chain of sequential calls when the searches run max_workers at a time (each search's pages are sequential;
+the searches are scheduled longest first on the workers). Prints searches, pages, the chain and the bound.
 """
 
 from __future__ import annotations
