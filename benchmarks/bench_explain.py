@@ -72,7 +72,8 @@ def bench_exactness(runs: int) -> list[bool]:
     worst = {}
     for name, frame, by in (("sample sessions by project", sessions, "project_id"),
                             ("sample sessions by tag", sessions, "tag"),
-                            ("sample sessions by day", sessions, "day"), ("sample spans by model", spans, "model")):
+                            ("sample sessions by day", sessions, "day"),
+                            ("sample spans by model", spans, "model")):
         worst[name] = inexactness(orq_nb.explain_change(frame, before, after, by=by))
     odd = 0.0
     for seed in range(runs):
@@ -127,8 +128,8 @@ def bench_causes(runs: int, mix_runs: int) -> list[bool]:
     rate = float((mix >= 0.9).mean())
     ok = rate >= 0.95
     oks.append(ok)
-    print(f"    {'a dear project 20% -> 50% of 10,000 sessions':<60} mix >= 90% of the change in {rate:.1%} of "
-          f"runs (target >= 95%; median share {np.median(mix):.3f}, lowest {mix.min():.3f}) "
+    print(f"    {'a dear project 20% -> 50% of 10,000 sessions':<60} mix >= 90% of the change in "
+          f"{rate:.1%} of runs (target >= 95%; median share {np.median(mix):.3f}, lowest {mix.min():.3f}) "
           f"{'ok' if ok else 'MISSED'}", flush=True)
     return oks
 

@@ -10,7 +10,7 @@ from matplotlib.axes import Axes
 
 from orq_nb.explore.no_cloud import without_cloud
 
-__all__ = ["plot_change", "waterfall_steps"]
+__all__ = ["plot_change", "waterfall_steps", "waterfall_html"]
 
 _EFFECTS = ("volume", "mix", "tokens", "price")
 _UP, _DOWN, _TOTAL = "#c0392b", "#1e8449", "#5d6d7e"
@@ -95,3 +95,23 @@ def plot_change(explained: pd.DataFrame, *, group: str = "(all)", ax: Axes | Non
     ax.set_title(title)
     ax.margins(y=0.15)
     return ax
+
+
+def waterfall_html(explained: pd.DataFrame, group: str = "(all)", width: int = 260) -> str:
+    """A small waterfall in HTML (no script, no figure): one line per step, its bar placed on a common scale,
+    for the explorer's panels."""
+    steps = waterfall_steps(explained, group)
+    top = float((steps["bottom"] + steps["height"]).max()) or 1.0
+    colours = {"total": _TOTAL, "up": _UP, "down": _DOWN}
+    lines = []
+    for step in steps.itertuples():
+        left, size = step.bottom / top * width, max(step.height / top * width, 1.0)
+        sign = "" if step.kind == "total" else ("+" if step.value >= 0 else "")
+        lines.append(
+            f"<div class='orq-step' style='display:flex;align-items:center;gap:6px'>"
+            f"<span style='width:4.5em'>{step.label}</span>"
+            f"<span style='position:relative;width:{width}px;height:12px;background:#f3f3f3'>"
+            f"<span style='position:absolute;left:{left:.1f}px;width:{size:.1f}px;height:12px;"
+            f"background:{colours[step.kind]}'></span></span>"
+            f"<span>{sign}{_money(step.value)}</span></div>")
+    return "<div class='orq-waterfall'>" + "".join(lines) + "</div>"

@@ -28,6 +28,7 @@ from orq_nb.explore.figure import SessionFigure, Shape
 from orq_nb.explore.spend_panel import SpendPanel
 from orq_nb.explore.tables import details_html, session_table
 from orq_nb.explore.tag_filter import TagFilter, counts_html
+from orq_nb.explore.traces_panel import TracesPanel
 from orq_nb.load.convert import loaded_table, to_frame
 from orq_nb.load.tags import REPORT_COLUMNS, as_tags, relabelled, tag_list
 from orq_nb.store.sessions import SessionStore
@@ -117,14 +118,22 @@ class SessionExplorer(widgets.Box):
         unless ``False`` (as the dashboard does).
     spend : bool, default False
         Show the spend panel: the strongest cost anomalies of the last 7 days
-        by tag and project; a click on one filters to that group and day.
+        by tag and project; a click on one filters to that group and day and
+        explains its change against its baseline days (volume, mix, tokens,
+        price; by model when ``spans`` are given, else by project).
+    traces, spans : DataFrame, optional
+        Traces and spans of the sessions (``load_sample("traces")``, or what
+        :meth:`OrqClient.query_traces` / :meth:`~OrqClient.query_spans`
+        return): the traces panel lists those of the sessions clicked or
+        selected. Without them, a client fetches them (it only reads).
     """
 
     selected_ids = traitlets.List()
 
     def __init__(self, df: pd.DataFrame | SessionStore, *, top_n: int = 50,
                  color_by: Literal["tag", "project_id"] | None = "tag", max_points: int = EXPLORER_MAX_POINTS,
-                 client: OrqClient | None = None, write: bool | None = None, spend: bool = False) -> None:
+                 client: OrqClient | None = None, write: bool | None = None, spend: bool = False,
+                 traces: pd.DataFrame | None = None, spans: pd.DataFrame | None = None) -> None:
         self.store = df if isinstance(df, SessionStore) else None
         if self.store is not None:
             df = self.store.to_pandas()
@@ -168,7 +177,9 @@ class SessionExplorer(widgets.Box):
         self.table = pd.DataFrame()
         self.compare_panel = ComparePanel(self._shown_and_selected, list(self.tag_filter.index.tags),
                                           self._project_names())
-        self.spend_panel = SpendPanel(df, self.show_group_day) if spend else None
+        self.spend_panel = SpendPanel(df, self.show_group_day, spans=spans) if spend else None
+        self.traces_panel = (TracesPanel(traces, spans, client) if traces is not None or client is not None
+                             else None)
         relabel = widgets.VBox([widgets.HTML("<b>Relabel the selection</b>"), self.add_tag, self.remove_tag,
                                 self.preview_line, widgets.HBox([self.apply_button, self.undo_button]),
                                 self.write])
@@ -181,9 +192,10 @@ class SessionExplorer(widgets.Box):
         self.update()  # drawn before the plot's widget is made: see SessionFigure.widget
         panels = [self.spend_panel] if self.spend_panel is not None else []
         # A clicked point's details come right under the plot, where the eye is, before the tables.
+        drill = [self.traces_panel] if self.traces_panel is not None else []
         views = widgets.VBox([*panels, self.summary, self.status, self.plot.widget, self.details,
-                              self.selection_head, self.selection_table, self.compare_panel, self.top_head,
-                              self.top_table], layout=_VIEWS)
+                              self.selection_head, self.selection_table, *drill, self.compare_panel,
+                              self.top_head, self.top_table], layout=_VIEWS)
         super().__init__([views, controls], layout=_LAYOUT)
         self.tag_filter.observe(self.update, names="selection")
         for control in (self.projects, self.start, self.end):
@@ -192,6 +204,9 @@ class SessionExplorer(widgets.Box):
             toggle.observe(self._axes_changed, names="value")
         self.reset_button.on_click(lambda _: self.reset())
         self.observe(lambda change: self._render_selection(), names="selected_ids")
+        if self.traces_panel is not None:
+            self.observe(lambda change: change["new"] and self.traces_panel.show(change["new"]),
+                         names="selected_ids")
         for box in (self.add_tag, self.remove_tag):
             box.observe(lambda change: self._render_preview(), names="value")
         self.apply_button.on_click(lambda _: self._click(self.apply_tags, _tags_in(self.add_tag.value),
@@ -421,6 +436,8 @@ class SessionExplorer(widgets.Box):
         self.clicked = self.df.iloc[position]
         self.details.value = (f"<b>Session {html.escape(str(self.clicked['id']))}</b>"
                               + details_html(self.clicked))
+        if self.traces_panel is not None:
+            self.traces_panel.show([str(self.clicked["id"])])
 
     def _shown_and_selected(self) -> tuple[pd.DataFrame, np.ndarray]:
         """The sessions the filters show, and which of them are selected (the compare panel's view)."""
@@ -583,7 +600,8 @@ class SessionExplorer(widgets.Box):
 def explore(df: pd.DataFrame | SessionStore, *, top_n: int = 50,
             color_by: Literal["tag", "project_id"] | None = "tag", max_points: int = EXPLORER_MAX_POINTS,
             client: OrqClient | None = None, write: bool | None = None,
-            spend: bool = False) -> SessionExplorer:
+            spend: bool = False, traces: pd.DataFrame | None = None,
+            spans: pd.DataFrame | None = None) -> SessionExplorer:
     """Return a :class:`SessionExplorer` of a sessions frame or a store (display it as a cell's last line).
 
     The parameters are :class:`SessionExplorer`'s.
@@ -596,4 +614,4 @@ def explore(df: pd.DataFrame | SessionStore, *, top_n: int = 50,
     '4,000 sessions'
     """
     return SessionExplorer(df, top_n=top_n, color_by=color_by, max_points=max_points, client=client,
-                           write=write, spend=spend)
+                           write=write, spend=spend, traces=traces, spans=spans)

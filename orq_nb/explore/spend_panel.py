@@ -16,7 +16,10 @@ import ipywidgets as widgets
 import pandas as pd
 from itables.widget import ITable
 
+from orq_nb.analysis.costs.explain import explain_day
 from orq_nb.analysis.spend.anomalies import spend_anomalies, top_anomalies
+from orq_nb.analysis.tags import tag_mask
+from orq_nb.explore.change_plot import waterfall_html
 from orq_nb.explore.tables import small_table_options
 
 __all__ = ["SpendPanel", "spend_rows", "flagged_html"]
@@ -89,17 +92,22 @@ class SpendPanel(widgets.VBox):
         The last days looked at, and how many anomalies are listed.
     """
 
-    def __init__(self, df: pd.DataFrame, on_pick: Pick, days: int = 7, n: int = 10) -> None:
-        self.on_pick, self.days, self.n = on_pick, days, n
+    def __init__(self, df: pd.DataFrame, on_pick: Pick, days: int = 7, n: int = 10,
+                 spans: pd.DataFrame | None = None) -> None:
+        self.on_pick, self.days, self.n, self.spans = on_pick, days, n, spans
         self.head = widgets.HTML()
+        self.df = df
         self._find(df)
         self.table = ITable(_shown(self.rows), **small_table_options(select=dict(_SELECT)))
         self.table.observe(self._clicked, names="selected_rows")
-        super().__init__([self.head, self.table])
+        self.explained: pd.DataFrame | None = None
+        self.explanation = widgets.HTML()
+        super().__init__([self.head, self.table, self.explanation])
         self.add_class("orq-spend")
 
     def set_frame(self, df: pd.DataFrame) -> None:
         """Find the anomalies of ``df`` (after the frame changed) and list them."""
+        self.df = df
         self._find(df)
         self.table.update(_shown(self.rows), **small_table_options(select=dict(_SELECT)))
 
@@ -116,9 +124,36 @@ class SpendPanel(widgets.VBox):
                            + flagged_html(self.rows))
 
     def pick(self, row: int) -> None:
-        """Hand row ``row`` (a position in :attr:`rows`) to the explorer, as a click does."""
+        """Hand row ``row`` (a position in :attr:`rows`) to the explorer, as a click does, and explain it."""
         picked = self.rows.iloc[row]
+        self.explain(row)
         self.on_pick(picked["kind"], picked["group"], picked["day"])
+
+    def explain(self, row: int) -> pd.DataFrame:
+        """Why row ``row``'s day cost what it did against its average baseline day: volume, mix, tokens and
+        price by model (when spans were given) or by project, shown as a small waterfall; returned."""
+        picked = self.rows.iloc[row]
+        sessions = self.df
+        keep = (tag_mask(sessions["tags"], [picked["group"]]) if picked["kind"] == "tag"
+                else (sessions["project_id"] == picked["group"]).to_numpy(dtype=bool, na_value=False))
+        if self.spans is not None:
+            frame, by = self.spans, "model"
+            keep = frame["session_id"].isin(sessions["id"][keep]).to_numpy(dtype=bool, na_value=False)
+        else:
+            frame, by = sessions, "project_id"
+        self.explained = explain_day(frame, picked["day"], by=by, mask=keep)
+        top = self.explained.drop(index="(all)")
+        effects = top[["volume", "mix", "tokens", "price"]]
+        lead = ""
+        if len(effects) and effects.abs().to_numpy().max() > 0:
+            group, effect = effects.abs().stack().idxmax()
+            lead = f" The largest part: {effect} in {by.replace('_id', '')} {group}."
+        self.explanation.value = (
+            f"<b>Why {html.escape(picked['kind'])} {html.escape(str(picked['group']))} cost what it did on "
+            f"{picked['day']:%Y-%m-%d}</b>, against its average day of the "
+            f"{self.explained.attrs['orq_nb']['baseline_days']} days before (by {by}):{html.escape(lead)}"
+            + waterfall_html(self.explained))
+        return self.explained
 
     def _clicked(self, change: dict) -> None:
         if change["new"]:

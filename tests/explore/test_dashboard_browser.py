@@ -189,6 +189,12 @@ def test_dashboard_filters_by_tag_in_a_real_browser(voila):
         page.locator(".orq-spend tbody tr").first.click()
         what = "tags: any of " if top["kind"] == "tag" else "projects: "
         page.get_by_text(f"filters: {what}{top['group']}; from {day}; to {day}").wait_for(timeout=30_000)
+        # ... and explains that day against its average baseline day, by model (the sample's spans).
+        kind = "tag" if top["kind"] == "tag" else "project"
+        why = page.locator(".orq-spend", has_text=f"Why {kind} {top['group']} cost what it did on {day}")
+        why.wait_for(timeout=30_000)
+        assert why.locator(".orq-waterfall .orq-step").count() == 6
+        assert "(by model)" in why.inner_text()
         browser.close()
     assert not quiet_console(messages), quiet_console(messages)
     assert not failed, f"requests that failed (nothing may be fetched from outside): {failed}"
@@ -227,6 +233,11 @@ def test_select_on_the_plot_relabel_on_the_server_and_undo(fake, voila_on_fake):
             f"{len(want):,} selected · total cost ${want.total_cost.sum():,.2f}"
             f" · median duration {want.duration_ms.median() / 1000:,.1f} s")
         page.get_by_text(f"of {len(want):,} entries").first.wait_for(timeout=30_000)  # the table's count
+        # The traces panel lists the selection's traces, fetched from orq.ai (the fake) with the client.
+        plural = "s" if len(want) != 1 else ""
+        said = f"Traces of {len(want):,} session{plural}: {int(want['traces_count'].sum()):,} traces"
+        page.locator(".orq-traces", has_text=said).wait_for(timeout=60_000)
+        page.locator(".orq-traces .orq-conversation", has_text="user").wait_for(timeout=60_000)
         # Narrowing the window with a selection keeps the plot's height (plotly.js sized it at 0 once).
         page.set_viewport_size({"width": 1024, "height": 1000})
         for _ in range(2):

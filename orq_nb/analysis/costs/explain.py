@@ -34,7 +34,7 @@ from orq_nb.analysis.costs.groups import ALL, by_columns, check_by, group_sums
 from orq_nb.analysis.inputs import is_dask, is_frame, sessions_input
 from orq_nb.analysis.tags import TagIndex
 
-__all__ = ["explain_change", "shapley", "EFFECTS", "AMOUNTS"]
+__all__ = ["explain_change", "explain_day", "shapley", "EFFECTS", "AMOUNTS"]
 
 EFFECTS = ("volume", "mix", "tokens", "price")
 #: The columns the split reads.
@@ -141,6 +141,41 @@ def _dask_sums(ddf: Any, before: Any, after: Any, by: str | None, needed: list[s
     return parts.groupby(["cohort", "group"], sort=False, as_index=False).sum()
 
 
+def explain_day(df: pd.DataFrame, day: Any, *, baseline_days: int = 28, by: str | None = None,
+                mask: np.ndarray | None = None) -> pd.DataFrame:
+    """Why one UTC day's spend differs from its average baseline day (the ``baseline_days`` before it):
+    :func:`explain_change` with the baseline's amounts divided by its days with rows, so that ``before`` is a
+    typical day, not four weeks. ``mask`` keeps some rows (a tag's, a project's) of a pandas frame."""
+    day = pd.Timestamp(day)
+    day = (day.tz_localize("UTC") if day.tzinfo is None else day.tz_convert("UTC")).floor("D")
+    frame = df if mask is None else df[mask]
+    started = frame["started_at"]
+    after = ((started >= day) & (started < day + pd.Timedelta(days=1))).to_numpy(dtype=bool, na_value=False)
+    before = ((started >= day - pd.Timedelta(days=baseline_days)) & (started < day)).to_numpy(
+        dtype=bool, na_value=False)
+    check_by(frame, by, "explain_day")
+    sums = group_sums(frame, {"before": before, "after": after}, by, AMOUNTS)
+    days = max(int(started[before].dt.floor("D").nunique()), 1)
+    scale = np.where(sums["cohort"] == "before", 1 / days, 1.0)
+    sums[["rows", *AMOUNTS]] = sums[["rows", *AMOUNTS]].mul(scale, axis=0)
+    out = _finish(sums, by)
+    out.attrs["orq_nb"] = {"by": by, "day": day, "baseline_days": days}
+    return out
+
+
+def _finish(sums: pd.DataFrame, by: str | None) -> pd.DataFrame:
+    """The split of cohort sums per group, groups then ``"(all)"``."""
+    table = sums.pivot_table(index="group", columns="cohort", values=["rows", *AMOUNTS], aggfunc="sum",
+                             fill_value=0.0, sort=True)
+    table.columns = table.columns.swaplevel(0, 1)
+    out = decompose(table) if len(table) else pd.DataFrame(columns=["before", "after", "change", *EFFECTS],
+                                                           dtype=float)
+    out = out[out.index != ALL] if by is not None else out
+    out.loc[ALL] = out.sum(axis=0) if len(out) else 0.0
+    out.index.name = by or "group"
+    return out.astype(float)
+
+
 def explain_change(df: Any, before: Any, after: Any, *, by: str | None = None) -> pd.DataFrame:
     """Why spend changed between two cohorts: the change in ``total_cost`` split exactly into four effects.
 
@@ -197,15 +232,8 @@ def explain_change(df: Any, before: Any, after: Any, *, by: str | None = None) -
         sums = _dask_sums(frame, before, after, by, needed)
     else:
         sums = group_sums(frame, _masks_pandas(frame, before, after), by, AMOUNTS)
-    table = sums.pivot_table(index="group", columns="cohort", values=["rows", *AMOUNTS], aggfunc="sum",
-                             fill_value=0.0, sort=True)
-    table.columns = table.columns.swaplevel(0, 1)
-    out = decompose(table) if len(table) else pd.DataFrame(columns=["before", "after", "change", *EFFECTS],
-                                                           dtype=float)
-    out = out[out.index != ALL] if by is not None else out
-    out.loc[ALL] = out.sum(axis=0) if len(out) else 0.0
-    out.index.name = by or "group"
+    out = _finish(sums, by)
     rows = sums.groupby("cohort")["rows"].sum() if by != "tag" else None
     out.attrs["orq_nb"] = {"by": by, "before": cohorts.describe(before), "after": cohorts.describe(after),
                            "rows": {s: float(rows.get(s, 0.0)) for s in _SIDES} if rows is not None else None}
-    return out.astype(float)
+    return out
