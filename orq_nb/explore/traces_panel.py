@@ -125,7 +125,9 @@ class TracesPanel(widgets.VBox):
         self.spans_head.value = (f"<b>Model calls</b>: {calls:,} spans with a model, dearest first"
                                  + (f" (of the {MOST_SPANS} most recent traces)" if partial else ""))
         self.spans_table.update(span_rows(spans), **small_table_options())
-        self.trace_picker.options = traces.sort_values("started_at", ascending=False)["trace_id"].tolist()
+        options = traces.sort_values("started_at", ascending=False)["trace_id"].tolist()
+        self.trace_picker.options = options
+        self.trace_picker.value = options[0] if options else None  # the newest trace's conversation
 
     def _fetch(self, ids: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
         if self.traces_frame is not None:
