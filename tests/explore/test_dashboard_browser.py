@@ -234,8 +234,12 @@ def test_select_on_the_plot_relabel_on_the_server_and_undo(fake, voila_on_fake):
             f" · median duration {want.duration_ms.median() / 1000:,.1f} s")
         page.get_by_text(f"of {len(want):,} entries").first.wait_for(timeout=30_000)  # the table's count
         # The traces panel lists the selection's traces, fetched from orq.ai (the fake) with the client.
-        plural = "s" if len(want) != 1 else ""
-        said = f"Traces of {len(want):,} session{plural}: {int(want['traces_count'].sum()):,} traces"
+        from orq_nb.explore.traces_panel import MOST
+
+        shown = want.head(MOST)  # the panel reads the first MOST sessions of a larger selection
+        plural = "s" if len(shown) != 1 else ""
+        cut = f" (the first {MOST:,} selected)" if len(want) > MOST else ""
+        said = f"Traces of {len(shown):,} session{plural}{cut}: {int(shown['traces_count'].sum()):,} traces"
         page.locator(".orq-traces", has_text=said).wait_for(timeout=60_000)
         page.locator(".orq-traces .orq-conversation", has_text="user").wait_for(timeout=60_000)
         # Narrowing the window with a selection keeps the plot's height (plotly.js sized it at 0 once).
