@@ -30,7 +30,7 @@ __all__ = [
     # the API
     "OrqAPIError", "OrqAuthError", "OrqNotFoundError", "OrqRateLimitError", "OrqConnectionError",
     "OrqTimeoutError", "OrqRedirectError", "OrqPagingError", "FetchWarning", "TracesIncompleteWarning",
-    "ReportTruncatedWarning",
+    "ReportTruncatedWarning", "DatasetWriteError",
     # the store
     "StoreError", "StoreScopeError", "StoreDriftWarning", "VacuumWarning",
 ]
@@ -303,6 +303,16 @@ class OrqRedirectError(OrqAPIError):
 
 class OrqPagingError(OrqAPIError):
     """The list pages never end: a page repeats, or more pages come than the count allows."""
+
+
+class DatasetWriteError(OrqError):
+    """Some sessions could not be added to a dataset. The message names them and says why; ``.report`` is
+    the whole answer (one row per session: ``session_id``, ``datapoint_id``, ``status``, ``reason``), the
+    ones added included. Running the same call again adds only what is missing."""
+
+    def __init__(self, message: str, report: Any = None) -> None:
+        self.report = report
+        super().__init__(message)
 
 
 class FetchWarning(OrqWarning):

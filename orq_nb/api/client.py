@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import os
 import warnings
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import quote
@@ -14,6 +14,7 @@ import pandas as pd
 from marshmallow import ValidationError
 
 from orq_nb.api.bodies import filters_body, takes_filters, update_body
+from orq_nb.api.datasets import plan_dataset, write_dataset
 from orq_nb.api.progress import progress_bar
 from orq_nb.api.reports import fetch_report
 from orq_nb.api.traces import fetch_conversation, fetch_spans, fetch_traces, session_refs
@@ -36,6 +37,7 @@ from orq_nb.errors import (
 from orq_nb.load.frame import Errors, check_errors, sessions_frame
 from orq_nb.load.schemas import SessionSchema
 from orq_nb.load.tags import REPORT_COLUMNS, relabelled, tag_list
+from orq_nb.load.traces import conversation_frame
 
 __all__ = ["OrqClient", "DEFAULT_BASE_URL"]
 
@@ -571,6 +573,13 @@ class OrqClient:
         return fetch_spans(self._http.request, self._run(call), pairs, progress=progress, errors=errors,
                            rejects=rejects, call=call)
 
+    def _talk(self, trace_id: str) -> pd.DataFrame:
+        """A trace's conversation; an empty one when the trace has none (404)."""
+        try:
+            return self.conversation(trace_id)
+        except OrqNotFoundError:
+            return conversation_frame({"items": []}, trace_id)
+
     def conversation(self, trace_id: str) -> pd.DataFrame:
         """A trace's conversation, one row per message: ``trace_id``, ``position``, ``role``, ``type``,
         ``text`` and ``item`` (the message as sent, tool calls included)."""
@@ -608,6 +617,67 @@ class OrqClient:
             specs.append({"field": key, "op": "eq" if len(values) == 1 else "in", "values": values})
         group_by = [group_by] if isinstance(group_by, str) else list(group_by)
         return fetch_report(self._http.request, metric, start, end, grain, group_by, specs)
+
+    # -- evaluation datasets -----------------------------------------------------
+    def to_dataset(self, sessions: pd.DataFrame | Iterable[str] | str, dataset: str, *,
+                   datapoint: Callable[[pd.Series, pd.DataFrame], Mapping | None] | None = None,
+                   dry_run: bool = True, progress: bool | None = None) -> pd.DataFrame:
+        """Turn sessions into datapoints of an orq.ai dataset, each session once, resumably.
+
+        Each session becomes one datapoint. By default: the conversation of its **latest trace** (the
+        trace carrying the most history) as ``messages``, up to, not including, the last assistant
+        message, whose text becomes ``expected_output`` (so the answer does not leak into the input); its
+        ``external_id``, ``tags`` and ``project_id`` in ``inputs``. Its ``id`` is always kept as
+        ``inputs["orq_session_id"]``: a datapoint has no field for its source, and that is how sessions
+        already in the dataset are recognised.
+
+        Parameters
+        ----------
+        sessions : DataFrame, or session ids
+            A sessions frame (a filtered one: the triaged sessions), or ids, fetched first.
+        dataset : str
+            A dataset's id, or its name: a name that one dataset has uses it; several datasets with it are
+            a ValueError listing them; none, and a new dataset is created (``dry_run=False`` only).
+        datapoint : callable, optional
+            ``datapoint(session, conversation)`` (a row of ``sessions``, the latest trace's conversation as
+            :meth:`conversation` gives it) returns ``{"inputs": ..., "messages": ..., "expected_output":
+            ...}``, or None to leave the session out; ``orq_session_id`` is added to its inputs.
+        dry_run : bool, default True
+            Write nothing: say how many datapoints would be added, how many sessions are in the dataset
+            already and how many have no conversation, and show the first datapoints as they would be sent.
+        progress : bool, optional
+            Progress bars for the fetches and the writes.
+
+        Returns
+        -------
+        DataFrame
+            One row per session: ``session_id``, ``datapoint_id``, ``status`` (``added``, ``present``,
+            ``no_conversation``, ``would_add`` in a dry run, ``failed``), ``reason``, and ``datapoint`` (what
+            would be sent, in a dry run, for the first few). ``attrs["orq_nb"]`` counts them and the calls.
+
+        Raises
+        ------
+        orq_nb.errors.DatasetWriteError
+            When some sessions could not be added: it names them and why; its ``.report`` is the frame.
+
+        Notes
+        -----
+        Exactly once: the dataset's datapoints are listed before writing and sessions already present are
+        skipped; bulk calls carry at most 5,000 items; after a lost answer or a 5xx (the server may have
+        written) the dataset is listed again before anything is sent again. Run twice, nothing is added the
+        second time; interrupted (Ctrl-C, a network fault) and run again, every session is there once.
+        **Two runs at the same time into one dataset are not guarded against**: each may add what the other
+        is adding. Nothing is written unless ``dry_run=False``.
+        """
+        call = Call(None)
+        frame = self._sessions_of(sessions, call)
+        planned = plan_dataset(
+            self._http.request, lambda todo: self.query_traces(todo, progress=progress),
+            self._talk, lambda fn, items: list(run_all(fn, items, self.max_workers, call)), frame, dataset,
+            datapoint=datapoint, dry_run=dry_run, progress=progress)
+        if dry_run:
+            return planned.report
+        return write_dataset(self._http.request, planned, progress=progress)
 
     # -- bulk relabelling ------------------------------------------------------
     def tag_sessions(self, ids_or_frame: Iterable[str] | pd.DataFrame, add: Iterable[str] = (),

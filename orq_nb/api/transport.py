@@ -286,8 +286,12 @@ class Transport:
         return math.inf if any(p is None for p in parts) else float(sum(parts))
 
     def request(self, method: str, path: str, body: Any = None, ok: tuple[int, ...] = (200,),
-                call: Call | None = None) -> Any:
-        """Send one request; return the decoded JSON (None for an empty answer)."""
+                call: Call | None = None, retry_5xx: bool = True) -> Any:
+        """Send one request; return the decoded JSON (None for an empty answer).
+
+        ``retry_5xx=False``: a 5xx answer is raised at once, not retried (a write the server may have done
+        before failing, which the caller checks before sending again); a 429 is retried still.
+        """
         url = self.base_url + path
         start = time.monotonic()
         ends = start + self.retry.max_elapsed
@@ -324,7 +328,7 @@ class Transport:
                 if isinstance(error, requests.RequestException) and not isinstance(error, ValueError):
                     reason = self.mask(f"{reason}: {error}")
             else:
-                if response.status_code in RETRY_STATUSES:
+                if response.status_code in RETRY_STATUSES and (retry_5xx or response.status_code == 429):
                     hinted = retry_after(response.headers.get("Retry-After"))
                     wait = self._next_wait(attempt, ends, hinted)
                     if wait is not None:

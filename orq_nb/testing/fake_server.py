@@ -40,6 +40,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from orq_nb.errors import flatten_messages
 from orq_nb.load.sample import SAMPLE_PATH
 from orq_nb.load.schemas import SessionSchema, to_wire
+from orq_nb.testing.fake_datasets import DatasetStore
 from orq_nb.testing.fake_traces import RawAnswer, TraceStore
 from orq_nb.testing.wire_rules import page_problem, update_problem
 
@@ -68,7 +69,8 @@ class Fault:
     closed connection: a body cut mid-way), ``"redirect"`` (a redirect to the same path,
     every time: a loop), ``"moved"`` (one 301 to ``location``), ``"drop"`` (close the
     connection without answering), ``"lost"`` (do what was asked, then close the connection
-    without answering: the answer is lost), ``"trickle"`` (the real answer, its body one
+    without answering: the answer is lost), ``"after"`` (do what was asked, then answer ``status``: a 5xx
+    after the server may have written), ``"trickle"`` (the real answer, its body one
     byte every ``delay`` seconds), ``"badgzip"`` (a body said to be gzip that is not),
     ``"echo"`` (``status`` with a body echoing the request's
     headers, key included, as some proxies do), or ``"endless"`` (from now on every list
@@ -181,6 +183,8 @@ class FakeOrqServer:
         self._httpd: ThreadingHTTPServer | None = None
         #: The traces, spans, conversations and reports it serves (see :mod:`orq_nb.testing.fake_traces`).
         self.traces = TraceStore(self.sessions, seeded)
+        #: The datasets and datapoints it serves (see :mod:`orq_nb.testing.fake_datasets`).
+        self.datasets = DatasetStore()
 
     @property
     def now(self) -> dt.datetime:
@@ -300,6 +304,8 @@ class FakeOrqServer:
         parts = [unquote(p) for p in path.strip("/").split("/")]
         if parts[:2] == ["v3", "traces"] or parts[:2] == ["v2", "reporting"]:
             return self._traces_route(method, parts, body, query or {})
+        if parts[:2] == ["v2", "datasets"]:
+            return self.datasets.handle(method, parts[2:], body, query or {})
         if parts[:2] != ["v2", "sessions"]:
             return 404, {"message": f"no route {path}"}
         rest = parts[2:]
@@ -472,6 +478,9 @@ class _Handler(BaseHTTPRequestHandler):
         if fault and fault.kind == "lost":
             self.close_connection = True
             return
+        if fault and fault.kind == "after":  # what was asked was done; the answer is an error anyway
+            error = json.dumps({"message": f"injected {fault.status} after the work", "code": fault.status})
+            return self._send(fault.status, error.encode(), "application/json")
         if fault and fault.kind == "trickle":
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
