@@ -14,7 +14,7 @@ import pandas as pd
 from marshmallow import ValidationError
 
 from orq_nb.api.bodies import filters_body, takes_filters, update_body
-from orq_nb.api.datasets import plan_dataset, write_dataset
+from orq_nb.api.datasets import list_datasets, plan_dataset, write_dataset
 from orq_nb.api.progress import progress_bar
 from orq_nb.api.reports import fetch_report
 from orq_nb.api.traces import fetch_conversation, fetch_spans, fetch_traces, session_refs
@@ -619,6 +619,11 @@ class OrqClient:
         return fetch_report(self._http.request, metric, start, end, grain, group_by, specs)
 
     # -- evaluation datasets -----------------------------------------------------
+    def datasets(self) -> pd.DataFrame:
+        """Every dataset of the workspace: ``id``, ``display_name``, ``datapoints`` (its count),
+        ``project_id``, ``created``, ``updated``."""
+        return list_datasets(self._http.request)
+
     def to_dataset(self, sessions: pd.DataFrame | Iterable[str] | str, dataset: str, *,
                    datapoint: Callable[[pd.Series, pd.DataFrame], Mapping | None] | None = None,
                    dry_run: bool = True, progress: bool | None = None) -> pd.DataFrame:

@@ -34,7 +34,7 @@ from orq_nb.load.tags import as_tags
 
 __all__ = ["SOURCE_KEY", "PAGE", "BULK_MAX", "BULK_BYTES", "REPORT_COLUMNS", "default_datapoint",
            "resolve_dataset", "listed_sessions", "write_datapoints", "plan", "plan_dataset", "write_dataset",
-           "create_dataset", "Planned"]
+           "create_dataset", "Planned", "list_datasets"]
 
 SOURCE_KEY = "orq_session_id"
 PAGE = 50
@@ -351,3 +351,13 @@ def write_dataset(request: Request, planned: Planned, *, progress: bool | None) 
                                         f"to dataset {planned.name!r} (run again to add only what is "
                                         "missing):", named), report)
     return report
+
+
+def list_datasets(request: Request) -> pd.DataFrame:
+    """Every dataset: ``id``, ``display_name``, ``datapoints``, ``project_id``, ``created``, ``updated``."""
+    rows = [(d.get("_id", d.get("id")), d.get("display_name"),
+             (d.get("metadata") or {}).get("datapoints_count"), d.get("project_id"), d.get("created"),
+             d.get("updated")) for d in _pages(request, "/v2/datasets", {})]
+    columns = ["id", "display_name", "datapoints", "project_id", "created", "updated"]
+    frame = pd.DataFrame(rows, columns=columns)
+    return frame.astype({"id": "str", "display_name": "str", "datapoints": "Int64", "project_id": "str"})

@@ -24,6 +24,7 @@ from orq_nb.analysis.spend.daily_groups import NO_PROJECT, NO_TAG
 from orq_nb.api.client import OrqClient
 from orq_nb.errors import OrqError
 from orq_nb.explore.compare_panel import ComparePanel
+from orq_nb.explore.dataset_box import DatasetBox
 from orq_nb.explore.figure import SessionFigure, Shape
 from orq_nb.explore.spend_panel import SpendPanel
 from orq_nb.explore.tables import details_html, session_table
@@ -98,7 +99,8 @@ class SessionExplorer(widgets.Box):
 
     Draw a box or lasso on the plot to select sessions (or ``select``,
     ``select_box``, ``select_lasso`` from code); click a point to see all its
-    fields; add or remove tags on the selection, preview, Apply and Undo.
+    fields; add or remove tags on the selection, preview, Apply and Undo; add
+    the selection to an orq.ai dataset (a dry run first, each session once).
 
     Parameters
     ----------
@@ -183,12 +185,13 @@ class SessionExplorer(widgets.Box):
         relabel = widgets.VBox([widgets.HTML("<b>Relabel the selection</b>"), self.add_tag, self.remove_tag,
                                 self.preview_line, widgets.HBox([self.apply_button, self.undo_button]),
                                 self.write])
+        self.dataset_box = DatasetBox(lambda: self.selected, client, self.write)
         controls = widgets.VBox([
             self.tag_filter, widgets.HTML("<b>Projects</b>"), self.projects, self.project_counts,
             widgets.HTML("<b>Started</b>"), self.start, self.end, self.reset_button,
             widgets.HTML("<b>Axes</b>"), widgets.HBox([self.log_x, self.log_y, self.fixed_axes],
                                                       layout={"flex_flow": "row wrap"}),
-            relabel], layout=_CONTROLS)
+            relabel, self.dataset_box], layout=_CONTROLS)
         self.update()  # drawn before the plot's widget is made: see SessionFigure.widget
         panels = [self.spend_panel] if self.spend_panel is not None else []
         # A clicked point's details come right under the plot, where the eye is, before the tables.

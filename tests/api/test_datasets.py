@@ -82,7 +82,8 @@ def test_the_default_datapoint_keeps_the_answer_out_of_the_input(fake, client, s
     talk = client.conversation(latest)
     assert points[0]["messages"] == [dict(i) for i in talk["item"].iloc[:-1]]
     assert points[0]["expected_output"] == talk["text"].iloc[-1]
-    assert points[0]["inputs"]["tags"] == row["tags"] and points[0]["inputs"]["project_id"] == row["project_id"]
+    assert points[0]["inputs"]["tags"] == row["tags"]
+    assert points[0]["inputs"]["project_id"] == row["project_id"]
 
 
 def test_a_name_picks_its_one_dataset_an_id_works_and_two_of_a_name_are_an_error(fake, client, sessions):
@@ -96,8 +97,11 @@ def test_a_name_picks_its_one_dataset_an_id_works_and_two_of_a_name_are_an_error
     assert dataset_id in str(error.value)
 
 
-@pytest.mark.parametrize("fault", [Fault("lost"), Fault("after", 500), Fault("after", 502), Fault("status", 503),
-                                   Fault("drop"), Fault("cut")], ids=lambda f: f"{f.kind}-{f.status}")
+FAULTS = [Fault("lost"), Fault("after", 500), Fault("after", 502), Fault("status", 503), Fault("drop"),
+          Fault("cut")]
+
+
+@pytest.mark.parametrize("fault", FAULTS, ids=lambda f: f"{f.kind}-{f.status}")
 def test_after_a_lost_answer_or_an_error_every_session_is_there_once(fake, client, sessions, fault,
                                                                     monkeypatch):
     import orq_nb.api.datasets as datasets
@@ -130,7 +134,8 @@ def test_a_refused_write_names_the_sessions_and_a_second_run_adds_them(fake, cli
     assert sorted(stored(fake)) == sorted(sessions["id"].head(21))
 
 
-def test_ctrl_c_at_any_request_then_a_second_run_leaves_each_session_once(fake, client, sessions, monkeypatch):
+def test_ctrl_c_at_any_request_then_a_second_run_leaves_each_session_once(fake, client, sessions,
+                                                                          monkeypatch):
     """Interrupted at random requests of the run (before, during and after the writes): run again, and
     every session is in the dataset exactly once."""
     import orq_nb.api.datasets as datasets
@@ -145,11 +150,9 @@ def test_ctrl_c_at_any_request_then_a_second_run_leaves_each_session_once(fake, 
     for run in range(6):
         name = f"interrupted-{run}"
         stop_at = rng.randint(1, total)
-        seen = [0]
-
-        def request(self, *args, _stop=stop_at, **kwargs):
-            seen[0] += 1
-            if seen[0] == _stop:
+        def request(self, *args, _stop=stop_at, _seen=[0], **kwargs):  # noqa: B006 - a counter per run
+            _seen[0] += 1
+            if _seen[0] == _stop:
                 raise KeyboardInterrupt
             return original(self, *args, **kwargs)
 
@@ -159,8 +162,8 @@ def test_ctrl_c_at_any_request_then_a_second_run_leaves_each_session_once(fake, 
             client.to_dataset(sessions.head(20), name, dry_run=False, progress=False)
         monkeypatch.setattr(transport.Transport, "request", original)
         client.to_dataset(sessions.head(20), name, dry_run=False, progress=False)
-        ids = [p["inputs"]["orq_session_id"] for d in fake.datasets.datasets.values() if d["display_name"] == name
-               for p in fake.datasets.datapoints[d["_id"]]]
+        mine = [d["_id"] for d in fake.datasets.datasets.values() if d["display_name"] == name]
+        ids = [p["inputs"]["orq_session_id"] for d in mine for p in fake.datasets.datapoints[d]]
         assert sorted(ids) == sorted(sessions["id"].head(20)), (run, stop_at)
 
 

@@ -88,3 +88,32 @@ def test_explain_day_compares_with_the_average_baseline_day(sample):
     assert got.loc["(all)", "before"] == pytest.approx(base["total_cost"].sum() / days)
     assert got.attrs["orq_nb"]["baseline_days"] == days
     np.testing.assert_allclose(got[EFFECTS].sum(axis=1), got["change"], atol=1e-12)
+
+
+def test_add_to_dataset_previews_then_writes_behind_the_switch_once():
+    now = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+    with FakeOrqServer(generate_sessions(50, seed=9, end=now, days=10), now=now) as fake:
+        client = orq_nb.OrqClient(api_key=fake.api_key, base_url=fake.url)
+        sessions = client.query_sessions(progress=False)
+        explorer = orq_nb.explore(sessions, client=client, write=False)
+        box = explorer.dataset_box
+        explorer.select(sessions["id"].head(12))
+        box.name.value = "triaged"
+        box.preview_button.click()
+        said = "Dry run, nothing written: 'triaged' (a new dataset): would add 12 datapoints"
+        assert said in box.line.value
+        assert fake.datasets.datasets == {} and box.add_button.disabled  # the switch is off
+        explorer.write.value = True
+        assert not box.add_button.disabled
+        box.add_button.click()
+        assert "On orq.ai: 'triaged' (a new dataset): added 12 datapoints" in box.line.value
+        box.add_button.click()  # twice: nothing doubles
+        assert "added 0 datapoints (12 already there" in box.line.value
+        (points,) = fake.datasets.datapoints.values()
+        assert sorted(p["inputs"]["orq_session_id"] for p in points) == sorted(sessions["id"].head(12))
+        assert "triaged" in orq_nb.explore(sessions, client=client).dataset_box.name.options
+
+
+def test_without_a_client_add_to_dataset_says_what_it_needs(sample):
+    box = orq_nb.explore(sample[0]).dataset_box
+    assert box.preview_button.disabled and "needs a client" in box.line.value
