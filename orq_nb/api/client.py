@@ -37,7 +37,6 @@ from orq_nb.errors import (
 from orq_nb.load.frame import Errors, check_errors, sessions_frame
 from orq_nb.load.schemas import SessionSchema
 from orq_nb.load.tags import REPORT_COLUMNS, relabelled, tag_list
-from orq_nb.load.traces import conversation_frame
 
 __all__ = ["OrqClient", "DEFAULT_BASE_URL"]
 
@@ -573,12 +572,17 @@ class OrqClient:
         return fetch_spans(self._http.request, self._run(call), pairs, progress=progress, errors=errors,
                            rejects=rejects, call=call)
 
-    def _talk(self, trace_id: str) -> pd.DataFrame:
-        """A trace's conversation; an empty one when the trace has none (404)."""
+    def _talk(self, trace_id: str) -> list:
+        """A trace's conversation items as sent; none when the trace has none (404)."""
         try:
-            return self.conversation(trace_id)
+            path = "/v3/traces/" + quote(str(trace_id), safe="") + "/conversation"
+            answer = self._http.request("GET", path)
         except OrqNotFoundError:
-            return conversation_frame({"items": []}, trace_id)
+            return []
+        items = answer.get("items") if isinstance(answer, dict) else None
+        if not isinstance(items, list):
+            raise OrqAPIError(200, f"the conversation of trace {trace_id!r} is not {{items: [...]}}")
+        return [i for i in items if isinstance(i, dict)]
 
     def conversation(self, trace_id: str) -> pd.DataFrame:
         """A trace's conversation, one row per message: ``trace_id``, ``position``, ``role``, ``type``,

@@ -31,6 +31,7 @@ from orq_nb.errors import (
     warn_user,
 )
 from orq_nb.load.tags import as_tags
+from orq_nb.load.traces import conversation_frame
 
 __all__ = ["SOURCE_KEY", "PAGE", "BULK_MAX", "BULK_BYTES", "REPORT_COLUMNS", "default_datapoint",
            "resolve_dataset", "listed_sessions", "write_datapoints", "plan", "plan_dataset", "write_dataset",
@@ -61,7 +62,11 @@ def default_datapoint(session: pd.Series, conversation: pd.DataFrame) -> dict | 
     """The default mapping: the conversation's messages up to, not including, its last assistant message
     (whose text is ``expected_output``, so the answer does not leak into the input); the session's ids,
     tags and project in ``inputs``. None (no datapoint) for a session without a conversation."""
-    items = [dict(i) for i in conversation["item"]] if len(conversation) else []
+    return _from_items(session, [dict(i) for i in conversation["item"]] if len(conversation) else [])
+
+
+def _from_items(session: Any, items: list[dict]) -> dict | None:
+    """:func:`default_datapoint` from the conversation's items as sent (no frame built per session)."""
     if not items:
         return None
     last = max((i for i, m in enumerate(items) if m.get("role") == "assistant" and _text(m)), default=None)
@@ -223,10 +228,9 @@ def plan(sessions: pd.DataFrame, present: Mapping[str, str], conversations: Mapp
          datapoint: Callable | None) -> tuple[list[tuple[str, dict]], pd.DataFrame]:
     """The items to send (session order) and the report's first draft: ``present``, ``no_conversation``,
     ``to_add`` for each session (each once). ``conversations`` has a session when it has a trace; its value
-    is None when its conversation was not fetched (a dry run's sessions past the first few)."""
-    mapping = datapoint or default_datapoint
+    is None when its conversation was not fetched (a dry run's sessions past the first few), else its latest
+    trace's id and the conversation's items as sent."""
     rows, items = [], []
-    empty = pd.DataFrame(columns=["trace_id", "position", "role", "type", "text", "item"])
     for _, session in sessions.drop_duplicates("id").iterrows():
         sid = str(session["id"])
         if sid in present:
@@ -239,7 +243,9 @@ def plan(sessions: pd.DataFrame, present: Mapping[str, str], conversations: Mapp
         if talk is None:  # a dry run builds the first few datapoints only
             rows.append((sid, None, "to_add", "", None))
             continue
-        point = mapping(session, talk if talk is not None else empty)
+        trace_id, messages = talk
+        point = (_from_items(session, messages) if datapoint is None
+                 else datapoint(session, conversation_frame({"items": messages}, trace_id)))
         if point is None:
             rows.append((sid, None, "no_conversation", "its conversation is empty", None))
             continue
@@ -302,9 +308,11 @@ def plan_dataset(request: Request, traces_of: Callable, conversation_of: Callabl
     todo = frame[~frame["id"].isin(list(present))].drop_duplicates("id")
     traces = traces_of(todo) if len(todo) else pd.DataFrame(columns=["session_id", "trace_id", "started_at"])
     latest = _latest_traces(traces)
+    calls += (traces.attrs.get("orq_nb") or {}).get("pages", 0)
     wanted = [s for s in todo["id"] if s in latest]
     build = wanted[:SHOWN] if dry_run else wanted
-    talks = dict(zip(build, run(lambda s: conversation_of(latest[s]), build), strict=True)) if build else {}
+    talks = dict(zip(build, run(lambda s: (latest[s], conversation_of(latest[s])), build), strict=True)) if (
+        build) else {}
     items, report = plan(frame, present, {s: talks.get(s) for s in wanted}, datapoint)
     if dry_run:
         report["status"] = report["status"].replace({"to_add": "would_add"})

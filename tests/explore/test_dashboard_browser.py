@@ -286,6 +286,21 @@ def test_select_on_the_plot_relabel_on_the_server_and_undo(fake, voila_on_fake):
         page.get_by_role("button", name="Undo").click()
         page.get_by_text("Undid on orq.ai").wait_for(timeout=60_000)
         assert server_tags(fake) == before
+        # The selection into an evaluation dataset: a dry run first, then Add (the switch is on), then
+        # Add again: nothing doubles.
+        name = page.get_by_placeholder("dataset: a name (new or existing) or id")
+        name.fill("browser-triage")
+        page.get_by_role("button", name="Preview dataset").click()
+        page.get_by_text(f"Dry run, nothing written: 'browser-triage' (a new dataset): would add "
+                         f"{len(want):,} datapoints").wait_for(timeout=120_000)
+        assert fake.datasets.datasets == {}
+        page.get_by_role("button", name="Add to dataset").click()
+        page.get_by_text(f"On orq.ai: 'browser-triage' (a new dataset): added {len(want):,} datapoints"
+                         ).wait_for(timeout=180_000)
+        page.get_by_role("button", name="Add to dataset").click()
+        page.get_by_text(f"added 0 datapoints ({len(want):,} already there").wait_for(timeout=180_000)
+        (points,) = fake.datasets.datapoints.values()
+        assert sorted(p["inputs"]["orq_session_id"] for p in points) == sorted(want["id"])
         for width in (800, 1024):
             page.set_viewport_size({"width": width, "height": 1000})
             page.wait_for_timeout(1500)
