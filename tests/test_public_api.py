@@ -80,7 +80,7 @@ def _signatures():
     yield "SessionStore.sync", orq_nb.SessionStore.sync
     yield "SessionExplorer", orq_nb.SessionExplorer.__init__
     yield "SessionExplorer.compare", orq_nb.SessionExplorer.compare
-    for method in ("query_traces", "query_spans", "conversation", "report"):
+    for method in ("query_traces", "query_spans", "conversation", "report", "to_dataset", "datasets"):
         yield f"OrqClient.{method}", getattr(orq_nb.OrqClient, method)
     for name in sorted(VERBS):
         yield name, getattr(orq_nb, name)
