@@ -9,7 +9,8 @@ Where the real API is silent it decides, and says so here:
   holds only ``inputs`` (an object), ``messages`` (a list of ``{role, ...}`` objects: stricter than the
   SDK's ``List[Any]``) and ``expected_output`` (a string); anything else is refused, as is the whole call
   then (nothing is written);
-- a bulk delete takes 1-5,000 ids of the dataset's datapoints.
+- a bulk delete takes 1-5,000 ids of the dataset's datapoints and answers 204, no content (as the SDK
+  expects).
 """
 
 from __future__ import annotations
@@ -114,7 +115,7 @@ class DatasetStore:
                     return 400, {"message": f"item_ids must be a list of 1-{BULK_MAX} ids", "code": 400}
                 gone = set(ids)
                 self.datapoints[dataset["_id"]] = [p for p in points if p["_id"] not in gone]
-                return 200, None
+                return 204, None  # as the SDK expects: no content
         return 404, {"message": f"no route {method} /v2/datasets/{'/'.join(rest)}"}
 
     def _counted(self, dataset: dict) -> dict:

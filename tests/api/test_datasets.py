@@ -265,3 +265,20 @@ def test_the_fake_refuses_bulk_bodies_the_sdk_refuses(fake, client, body):
         sdk.CreateDatasetRequest.model_validate({"path": "p"})
     with pytest.raises(orq_nb.errors.OrqAPIError):
         client._http.request("POST", "/v2/datasets", {"path": "p"})
+
+
+def test_the_fake_deletes_in_bulk_as_the_sdk_asks(fake, client, sessions):
+    client.to_dataset(sessions.head(6), "to-trim", dry_run=False, progress=False)
+    (dataset_id,) = fake.datasets.datasets
+    orq = pytest.importorskip("orq_ai_sdk").Orq(api_key=fake.api_key, server_url=fake.url)
+    first = [p["_id"] for p in fake.datasets.datapoints[dataset_id][:2]]
+    orq.datasets.delete_datapoints(dataset_id=dataset_id, item_ids=first)
+    body = [ex.request_json() for ex in fake.exchanges if ex.path.endswith("datapoints-bulk-delete")][-1]
+    assert sdk.DeleteDatapointsRequest.model_validate(body).item_ids == first
+    assert len(fake.datasets.datapoints[dataset_id]) == 4
+    # The two deleted sessions are missing now: the next run adds them back, and only them.
+    report = client.to_dataset(sessions.head(6), "to-trim", dry_run=False, progress=False)
+    assert report["status"].value_counts().to_dict() == {"present": 4, "added": 2}
+    with pytest.raises(orq_nb.errors.OrqAPIError) as error:
+        client._http.request("POST", f"/v2/datasets/{dataset_id}/datapoints-bulk-delete", {"item_ids": []})
+    assert error.value.status == 400
