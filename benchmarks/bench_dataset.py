@@ -102,10 +102,12 @@ def bench_exactly_once(runs: int) -> bool:
     from orq_nb.testing.synthetic import generate_sessions
 
     bulk_max, datasets.BULK_MAX = datasets.BULK_MAX, 25  # many bulk calls to interrupt and fault
+    # The fake writes before it answers: the wait for a late write (a second by default) is shortened.
+    settle, datasets.SETTLE = datasets.SETTLE, 0.05
     try:
         return _exactly_once(runs, orq_nb, transport, FakeOrqServer, Fault, generate_sessions)
     finally:
-        datasets.BULK_MAX = bulk_max
+        datasets.BULK_MAX, datasets.SETTLE = bulk_max, settle
 
 
 def _exactly_once(runs, orq_nb, transport, FakeOrqServer, Fault, generate_sessions) -> bool:  # noqa: N803

@@ -653,7 +653,9 @@ class OrqClient:
             ...}``, or None to leave the session out; ``orq_session_id`` is added to its inputs.
         dry_run : bool, default True
             Write nothing: say how many datapoints would be added, how many sessions are in the dataset
-            already and how many have no conversation, and show the first datapoints as they would be sent.
+            already and how many have no conversation (no trace: a dry run fetches the conversations of
+            the first few only, so one whose trace holds no messages is counted "would_add" there), and
+            show the first datapoints as they would be sent.
         progress : bool, optional
             Progress bars for the fetches and the writes.
 
@@ -672,8 +674,9 @@ class OrqClient:
         Notes
         -----
         Exactly once: the dataset's datapoints are listed before writing and sessions already present are
-        skipped; bulk calls carry at most 5,000 items; after a lost answer or a 5xx (the server may have
-        written) the dataset is listed again before anything is sent again. Run twice, nothing is added the
+        skipped; bulk calls carry at most 5,000 items; after a lost answer, a timeout or a 5xx (the server may
+        have written, or be writing still) the dataset is listed again, until two readings a moment apart
+        agree, before anything is sent again. Run twice, nothing is added the
         second time; interrupted (Ctrl-C, a network fault) and run again, every session is there once.
         **Two runs at the same time into one dataset are not guarded against**: each may add what the other
         is adding. Nothing is written unless ``dry_run=False``.

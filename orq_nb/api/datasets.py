@@ -10,6 +10,7 @@ bulk call (documented) and :data:`BULK_BYTES` a body (not documented; kept well 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,7 @@ from orq_nb.errors import (
     OrqAPIError,
     OrqConnectionError,
     OrqNotFoundError,
+    OrqPagingError,
     OrqTimeoutError,
     listing,
     warn_user,
@@ -95,13 +97,12 @@ def _check_point(point: Any, session_id: str) -> dict:
     if not isinstance(inputs, Mapping):
         raise ValueError(f"session {session_id!r}: inputs must be a dict")
     point["inputs"] = {**inputs, SOURCE_KEY: session_id}
-    if "messages" in point and not (isinstance(point["messages"], list) and all(
-            isinstance(m, Mapping) and isinstance(m.get("role"), str) for m in point["messages"])):
-        raise ValueError(f"session {session_id!r}: messages must be a list of dicts with a role")
+    if "messages" in point and not isinstance(point["messages"], list):
+        raise ValueError(f"session {session_id!r}: messages must be a list")
     if "expected_output" in point and not isinstance(point["expected_output"], str):
         raise ValueError(f"session {session_id!r}: expected_output must be a string")
     try:
-        json.dumps(point)
+        json.dumps(point, allow_nan=False)  # what requests sends: no NaN or infinity
     except (TypeError, ValueError) as error:
         raise ValueError(f"session {session_id!r}: the datapoint is not JSON ({error})") from None
     return point
@@ -110,7 +111,7 @@ def _check_point(point: Any, session_id: str) -> dict:
 def _pages(request: Request, path: str, query: dict) -> list[dict]:
     """Every item of a cursor-paged listing (``starting_after`` the last id)."""
     out: list[dict] = []
-    after = None
+    after, seen = None, set()
     while True:
         params = {**query, "limit": PAGE, **({"starting_after": after} if after else {})}
         answer = request("GET", f"{path}?{urlencode(params)}")
@@ -119,7 +120,12 @@ def _pages(request: Request, path: str, query: dict) -> list[dict]:
         out.extend(answer["data"])
         if not answer.get("has_more") or not answer["data"]:
             return out
-        after = answer["data"][-1].get("_id", answer["data"][-1].get("id"))
+        last = answer["data"][-1]
+        after = last.get("_id", last.get("id")) if isinstance(last, dict) else None
+        if not isinstance(after, str) or after in seen:
+            raise OrqPagingError(200, f"{path}: page {len(seen) + 1} says has_more but its last item gives "
+                                      "no new cursor: the pages would never end")
+        seen.add(after)
 
 
 def resolve_dataset(request: Request, dataset: str) -> tuple[str | None, str, int]:
@@ -151,6 +157,25 @@ def listed_sessions(request: Request, dataset_id: str) -> dict[str, str]:
         if isinstance(source, str):
             out.setdefault(source, str(point.get("_id", point.get("id"))))
     return out
+
+
+#: Seconds between the two readings of a dataset after a failed write (times the attempt).
+SETTLE = 1.0
+
+
+def settled(request: Request, dataset_id: str, calls: list[int], attempt: int = 0) -> dict[str, str]:
+    """The dataset's datapoints by session, read until two readings :data:`SETTLE` seconds apart agree
+    (a write that timed out may still be under way on the server); at most five readings."""
+    calls[0] += 1
+    before = listed_sessions(request, dataset_id)
+    for _ in range(4):
+        time.sleep(SETTLE * (attempt + 1))
+        calls[0] += 1
+        now = listed_sessions(request, dataset_id)
+        if now == before:
+            return now
+        before = now
+    return before
 
 
 def _chunks(items: list[tuple[str, dict]]) -> list[list[tuple[str, dict]]]:
@@ -196,8 +221,8 @@ def _write(request: Request, path: str, dataset_id: str, chunks: list, added: di
                 except (OrqConnectionError, OrqTimeoutError) as error:
                     reason = f"{type(error).__name__}: {error}"
                 except OrqAPIError as error:
-                    if error.status is not None and error.status < 500:
-                        for session_id, _ in pending:  # refused: nothing was written
+                    if error.status is None or error.status < 500:
+                        for session_id, _ in pending:  # refused, or never sent: nothing was written
                             failed[session_id] = f"refused by orq.ai: {error}"
                         break
                     reason = f"{type(error).__name__}: {error}"
@@ -209,9 +234,9 @@ def _write(request: Request, path: str, dataset_id: str, chunks: list, added: di
                     if not missing:
                         break
                     reason = f"the answer listed {len(got)} of {len(pending)} datapoints"
-                # The server may have written: read what the dataset holds before sending again.
-                calls[0] += 1
-                present = listed_sessions(request, dataset_id)
+                # The server may have written, or may still be writing: read what the dataset holds, until
+                # two readings a moment apart agree, before sending again.
+                present = settled(request, dataset_id, calls, attempt)
                 for session_id, _ in pending:
                     if session_id in present:
                         added[session_id] = present[session_id]
@@ -329,11 +354,14 @@ def create_dataset(request: Request, name: str) -> str:
         made = request("POST", "/v2/datasets", {"display_name": name}, retry_5xx=False)
         return str(made.get("_id", made.get("id")))
     except (OrqConnectionError, OrqTimeoutError, OrqAPIError) as error:
-        if isinstance(error, OrqAPIError) and error.status is not None and error.status < 500:
+        if not isinstance(error, OrqConnectionError | OrqTimeoutError) and (error.status is None
+                                                                          or error.status < 500):
             raise
-        dataset_id, _, _ = resolve_dataset(request, name)
-        if dataset_id is not None:
-            return dataset_id
+        for wait in (0.0, SETTLE, 2 * SETTLE):  # it may have been made, and not be listed yet
+            time.sleep(wait)
+            dataset_id, _, _ = resolve_dataset(request, name)
+            if dataset_id is not None:
+                return dataset_id
         made = request("POST", "/v2/datasets", {"display_name": name}, retry_5xx=False)
         return str(made.get("_id", made.get("id")))
 

@@ -60,20 +60,29 @@ def fetch_report(request: Callable, metric: str, start: Any, end: Any, grain: st
         if not free:
             full.append(f"{low.isoformat()} {extra or 'all groups'}")
             return rows
-        return by_label(low, high, extra, free[0], rows)
+        return by_label(low, high, extra, free, rows)
 
-    def by_label(low: pd.Timestamp, high: pd.Timestamp, extra: list[dict], dim: str, rows: list) -> list:
+    def by_label(low: pd.Timestamp, high: pd.Timestamp, extra: list[dict], free: list[str],
+                 rows: list) -> list:
+        """A full single bucket, split by the first free dimension's labels: each label seen a call of its
+        own, the rest (``not_in`` those) one more, until that is not full. Rows without a label for it
+        cannot be asked for alone: then the next free dimension splits them, and without one the full
+        answer is kept and warned about."""
+        dim = free[0]
         seen: list[str] = []
         out: list = []
         while True:
             labels = [v for v in dict.fromkeys((r.get("dimensions") or {}).get(dim) for r in rows)
                       if isinstance(v, str) and v not in seen]
+            if not labels or len(seen) + len(labels) > MAX_VALUES:
+                if not labels and len(free) > 1:
+                    return out + by_label(low, high, extra, free[1:], rows)
+                why = "no label" if not labels else f"more than {MAX_VALUES} labels"
+                full.append(f"{low.isoformat()} {dim}: {why} to split by")
+                return out + rows
             for label in labels:
                 out += window(low, high, [*extra, {"field": dim, "op": "eq", "values": [label]}])
             seen += labels
-            if not labels or len(seen) > MAX_VALUES:
-                full.append(f"{low.isoformat()} {dim} beyond {len(seen)} labels")
-                return out
             rows = ask(low, high, [*extra, {"field": dim, "op": "not_in", "values": seen}])
             if len(rows) < REPORT_CAP:
                 return out + rows

@@ -112,6 +112,26 @@ def _pages(fetch: Callable[[str | None], Any], what: str) -> tuple[list, int]:
         token = next_token
 
 
+def _owners(records: list, batch: list[SessionRef]) -> list[str | None]:
+    """The session of each trace: the one whose ``id`` is its thread id, else the one whose ``external_id``
+    is; sessions sharing an external id get the traces that started in their own window."""
+    by_id = {r.id: r for r in batch}
+    by_external: dict[str, list[SessionRef]] = {}
+    for ref in batch:
+        if ref.external_id:
+            by_external.setdefault(ref.external_id, []).append(ref)
+    owners = []
+    for record in records:
+        thread = record.get("thread_id") if isinstance(record, dict) else None
+        found = [by_id[thread]] if thread in by_id else by_external.get(thread, [])
+        if len(found) > 1:
+            start = pd.to_datetime(record.get("started_at"), utc=True, errors="coerce", format="ISO8601")
+            inside = [r for r in found if pd.notna(start) and r.start <= start <= r.end]
+            found = inside or found
+        owners.append(found[0].id if found else None)
+    return owners
+
+
 def _batch_frame(records: list, owners: list, columns: tuple) -> tuple[pd.DataFrame, list[Reject], int]:
     frame, bad = load_records(records, _SCHEMAS[columns], columns)
     return with_sessions(frame, owners, len(records), bad), bad, len(records)
@@ -148,10 +168,7 @@ def fetch_traces(request: Callable, run: Callable, refs: list[SessionRef], *, wo
         records, pages = _pages(
             lambda token: request("POST", "/v3/traces/search", search_body(threads, start, end, token),
                                   call=call), "traces search")
-        by_id = {r.id: r.id for r in batch}
-        by_external = {r.external_id: r.id for r in batch if r.external_id}
-        owners = [by_id.get(t, by_external.get(t)) for t in
-                  (r.get("thread_id") if isinstance(r, dict) else None for r in records)]
+        owners = _owners(records, batch)
         # Each search's frame is built in its worker, while the other searches wait on the network.
         return _batch_frame(records, owners, TRACE_COLUMNS), pages
 

@@ -56,6 +56,7 @@ class DatasetBox(widgets.VBox):
         self.line = widgets.HTML("" if client is not None else
                                  "<i>Adding to a dataset needs a client: explore(df, client=OrqClient())</i>")
         self.last: pd.DataFrame | None = None
+        self.previewed: tuple | None = None  # (name, selected ids) of the last preview
         self.preview_button.on_click(lambda _: self._run(True))
         self.add_button.on_click(lambda _: self._run(False))
         self.name.observe(lambda change: self._ready(), names="value")
@@ -73,9 +74,8 @@ class DatasetBox(widgets.VBox):
             return []
 
     def _ready(self) -> None:
-        named = bool(self.name.value.strip())
-        self.add_button.disabled = not (self.client is not None and self.write.value and named
-                                        and self.last is not None)
+        previewed = self.previewed is not None and self.previewed[0] == self.name.value.strip()
+        self.add_button.disabled = not (self.client is not None and self.write.value and previewed)
 
     def preview(self, name: str) -> pd.DataFrame:
         """A dry run of adding the selection to ``name``: nothing is written; the counts are shown."""
@@ -85,6 +85,9 @@ class DatasetBox(widgets.VBox):
         """Add the selection to ``name`` (only with the "write to orq.ai" switch on)."""
         if not self.write.value:
             raise ValueError("turn on 'write to orq.ai' to add to a dataset (Preview writes nothing)")
+        if self.previewed != (name.strip(), tuple(self.selected()["id"])):
+            raise ValueError("preview first: the dataset's name or the selection changed since the last "
+                             "preview")
         return self._call(name, dry_run=False)
 
     def _call(self, name: str, dry_run: bool) -> pd.DataFrame:
@@ -97,6 +100,8 @@ class DatasetBox(widgets.VBox):
             raise ValueError("name the dataset (a new name creates it when you Add)")
         report = self.client.to_dataset(rows, name.strip(), dry_run=dry_run, progress=False)
         self.last = report
+        if dry_run:
+            self.previewed = (name.strip(), tuple(rows["id"]))
         self.line.value = html.escape(("Dry run, nothing written: " if dry_run else "On orq.ai: ")
                                       + counts_text(report, dry_run), quote=False)
         self._ready()

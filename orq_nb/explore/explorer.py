@@ -180,8 +180,8 @@ class SessionExplorer(widgets.Box):
         self.compare_panel = ComparePanel(self._shown_and_selected, list(self.tag_filter.index.tags),
                                           self._project_names())
         self.spend_panel = SpendPanel(df, self.show_group_day, spans=spans) if spend else None
-        self.traces_panel = (TracesPanel(traces, spans, client) if traces is not None or client is not None
-                             else None)
+        self.traces_panel = (TracesPanel(traces, spans, client, lambda ids: self.df[self.df["id"].isin(ids)])
+                             if traces is not None or client is not None else None)
         relabel = widgets.VBox([widgets.HTML("<b>Relabel the selection</b>"), self.add_tag, self.remove_tag,
                                 self.preview_line, widgets.HBox([self.apply_button, self.undo_button]),
                                 self.write])

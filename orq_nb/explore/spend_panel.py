@@ -13,14 +13,17 @@ import html
 from collections.abc import Callable
 
 import ipywidgets as widgets
+import numpy as np
 import pandas as pd
 from itables.widget import ITable
 
 from orq_nb.analysis.costs.explain import explain_day
 from orq_nb.analysis.spend.anomalies import spend_anomalies, top_anomalies
+from orq_nb.analysis.spend.daily_groups import NO_PROJECT, NO_TAG
 from orq_nb.analysis.tags import tag_mask
 from orq_nb.explore.change_plot import waterfall_html
 from orq_nb.explore.tables import small_table_options
+from orq_nb.load.tags import as_tags
 
 __all__ = ["SpendPanel", "spend_rows", "flagged_html"]
 
@@ -79,6 +82,17 @@ def _shown(rows: pd.DataFrame) -> pd.DataFrame:
     }, columns=SHOWN_COLUMNS)
 
 
+def _group_rows(sessions: pd.DataFrame, kind: str, group: str) -> np.ndarray:
+    """The sessions of an anomaly's group: a tag's, a project's, or those without tags or project."""
+    if kind == "tag":
+        if group == NO_TAG:
+            return np.array([len(as_tags(t)) == 0 for t in sessions["tags"]], dtype=bool)
+        return tag_mask(sessions["tags"], [group])
+    if group == NO_PROJECT:
+        return sessions["project_id"].isna().to_numpy()
+    return (sessions["project_id"] == group).to_numpy(dtype=bool, na_value=False)
+
+
 class SpendPanel(widgets.VBox):
     """The strongest spend anomalies of the last ``days`` days; a click on one filters the explorer.
 
@@ -134,8 +148,7 @@ class SpendPanel(widgets.VBox):
         price by model (when spans were given) or by project, shown as a small waterfall; returned."""
         picked = self.rows.iloc[row]
         sessions = self.df
-        keep = (tag_mask(sessions["tags"], [picked["group"]]) if picked["kind"] == "tag"
-                else (sessions["project_id"] == picked["group"]).to_numpy(dtype=bool, na_value=False))
+        keep = _group_rows(sessions, picked["kind"], picked["group"])
         if self.spans is not None:
             frame, by = self.spans, "model"
             keep = frame["session_id"].isin(sessions["id"][keep]).to_numpy(dtype=bool, na_value=False)
@@ -150,8 +163,8 @@ class SpendPanel(widgets.VBox):
             lead = f" The largest part: {effect} in {by.replace('_id', '')} {group}."
         self.explanation.value = (
             f"<b>Why {html.escape(picked['kind'])} {html.escape(str(picked['group']))} cost what it did on "
-            f"{picked['day']:%Y-%m-%d}</b>, against its average day of the "
-            f"{self.explained.attrs['orq_nb']['baseline_days']} days before (by {by}):{html.escape(lead)}"
+            f"{picked['day']:%Y-%m-%d}</b>, against its average day with sessions in the 28 days before "
+            f"({self.explained.attrs['orq_nb']['baseline_days']} had some; by {by}):{html.escape(lead)}"
             + waterfall_html(self.explained))
         return self.explained
 

@@ -82,11 +82,14 @@ class TracesPanel(widgets.VBox):
         Frames to read from (``session_id`` joins them to the sessions).
     client : OrqClient, optional
         Fetches what the frames do not hold, and conversations.
+    sessions : callable, optional
+        Session ids to their rows (a sessions frame), handed to the client instead of the ids.
     """
 
     def __init__(self, traces: pd.DataFrame | None = None, spans: pd.DataFrame | None = None,
-                 client: Any = None) -> None:
+                 client: Any = None, sessions: Any = None) -> None:
         self.traces_frame, self.spans_frame, self.client = traces, spans, client
+        self.sessions = sessions  # ids -> their rows (the explorer's), so that a client needs not read them
         self.head = widgets.HTML("<b>Traces</b>: click a session, or select some, to see their traces.")
         self.traces_table = ITable(trace_rows(_empty_traces()), **small_table_options())
         self.spans_head = widgets.HTML()
@@ -111,8 +114,7 @@ class TracesPanel(widgets.VBox):
             self.head.value = f"<b>Traces</b>: could not fetch them ({html.escape(str(error))})"
             return
         self.shown_traces, self.shown_spans = traces, spans
-        cost = float(np.nansum(spans["total_cost"].to_numpy(dtype=float))) if len(spans) else float(
-            np.nansum(traces["total_cost"].to_numpy(dtype=float)))
+        cost = float(np.nansum(traces["total_cost"].to_numpy(dtype=float, na_value=np.nan)))
         prompt = spans["prompt_tokens"].sum() if len(spans) else 0
         cached = spans["prompt_cached_tokens"].sum() if len(spans) else 0
         share = f", {cached / prompt:.0%} of prompt tokens cached" if prompt else ""
@@ -133,7 +135,8 @@ class TracesPanel(widgets.VBox):
         if self.traces_frame is not None:
             traces = self.traces_frame[self.traces_frame["session_id"].isin(ids)]
         elif self.client is not None and ids:
-            traces = self.client.query_traces(ids, progress=False)
+            rows = self.sessions(ids) if self.sessions is not None else ids
+            traces = self.client.query_traces(rows, progress=False)
         else:
             traces = _empty_traces()
         if self.spans_frame is not None:

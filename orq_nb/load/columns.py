@@ -109,7 +109,7 @@ def schema_columns(schema: Schema) -> tuple[Column, ...]:
 def column_values(column: Column, values: list) -> pd.api.extensions.ExtensionArray | np.ndarray:
     """One column's values (as marshmallow loaded them, None for missing) in the column's dtype."""
     if column.kind == "datetime":
-        stamps = pd.to_datetime(pd.Series(values, dtype=object), utc=True)
+        stamps = pd.to_datetime(pd.Series(values, dtype=object), utc=True, format="ISO8601")
         return stamps.astype(column.dtype).array
     if column.kind == "strings":
         out = np.empty(len(values), dtype=object)

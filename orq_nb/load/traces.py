@@ -92,8 +92,8 @@ def _value(loaded: Mapping, attrs: tuple[str, ...]) -> Any:
 
 def _valid(kind: str, values: list) -> list[bool]:
     """Which values of a column of ``kind`` are surely valid as they are (the rest marshmallow judges)."""
-    if kind == "text":
-        return [v is None or type(v) is str for v in values]
+    if kind == "text":  # a lone surrogate (half an emoji) is not text: marshmallow says so
+        return [v is None or (type(v) is str and (v.isascii() or _utf8(v))) for v in values]
     if kind == "number":
         return [v is None or (type(v) in _NUMBERS and 0 <= v <= _LIMIT) for v in values]
     if kind == "count":
@@ -104,6 +104,24 @@ def _valid(kind: str, values: list) -> list[bool]:
     if kind == "strings":
         return [v is None or (type(v) is list and all(type(x) is str for x in v)) for v in values]
     return [v is None or type(v) is bool for v in values]
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _real_dates(values: list, plain: list[bool]) -> list[bool]:
+    """Which plain rows' times are real dates (``2024-02-30`` matches the pattern but is none)."""
+    picked = [v if p and v is not None else None for v, p in zip(values, plain, strict=True)]
+    if not any(v is not None for v in picked):
+        return plain
+    parsed = pd.to_datetime(pd.Series(picked, dtype=object), utc=True, format="ISO8601", errors="coerce")
+    bad = parsed.isna().to_numpy() & pd.Series(picked, dtype=object).notna().to_numpy()
+    return [p and not b for p, b in zip(plain, bad.tolist(), strict=True)]
 
 
 def _objects(raw: list, plain: list[bool], key: str) -> tuple[list, list[bool]]:
@@ -146,6 +164,8 @@ def load_records(raw: list, schema: Schema, columns: tuple[Column, ...]) -> tupl
             plain = [a and b for a, b in zip(plain, ok, strict=True)]
         values[c.name] = vals = [o.get(path[-1]) for o in objects]
         plain = [a and b for a, b in zip(plain, _valid(c.kind, vals), strict=True)]
+        if c.kind == "datetime":
+            plain = _real_dates(vals, plain)
         if c.field.required:
             plain = [a and v is not None and v != "" for a, v in zip(plain, vals, strict=True)]
     slow = [i for i, p in enumerate(plain) if not p]

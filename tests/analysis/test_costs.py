@@ -210,3 +210,11 @@ def test_plot_change_draws_the_waterfall_in_both_backends():
     assert fig.layout.title.text.startswith("Why spend changed (model gpt-4o)")
     with pytest.raises(ValueError, match="no group"):
         orq_nb.plot_change(result, group="nope")
+
+
+def test_cost_breakdown_of_a_frame_missing_costs_says_unknown_not_an_error():
+    frame = pd.DataFrame({"total_cost": [1.0, 2.0], "prompt_tokens": [10, 20], "prompt_cached_tokens": [5, 0],
+                          "cache_read_cost": [0.1, 0.0], "model": ["m", "n"]})
+    table = orq_nb.cost_breakdown(frame, by="model")
+    assert table["input_cost"].isna().all() and table.loc["(all)", "total_cost"] == 3.0
+    assert table["cache_saving"].isna().all() or table.loc["n", "cache_saving"] == 0

@@ -24,6 +24,14 @@ NOW = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
 sdk = pytest.importorskip("orq_ai_sdk.models", reason="the test extra installs orq-ai-sdk")
 
 
+@pytest.fixture(autouse=True)
+def quick_settle(monkeypatch):
+    """After a failed write the dataset is read until two readings agree, a second apart: here 10 ms."""
+    import orq_nb.api.datasets as datasets
+
+    monkeypatch.setattr(datasets, "SETTLE", 0.01)
+
+
 @pytest.fixture
 def fake():
     with FakeOrqServer(generate_sessions(80, seed=12, end=NOW, days=10, node_share=0), now=NOW) as server:
@@ -282,3 +290,49 @@ def test_the_fake_deletes_in_bulk_as_the_sdk_asks(fake, client, sessions):
     with pytest.raises(orq_nb.errors.OrqAPIError) as error:
         client._http.request("POST", f"/v2/datasets/{dataset_id}/datapoints-bulk-delete", {"item_ids": []})
     assert error.value.status == 400
+
+
+def test_a_nan_in_a_datapoint_is_named_before_anything_is_sent(fake, client, sessions):
+    nan = float("nan")
+    with pytest.raises(ValueError, match=r"session 'ses_\w+': the datapoint is not JSON"):
+        client.to_dataset(sessions.head(3), "nan", datapoint=lambda s, t: {"inputs": {"x": nan}},
+                          dry_run=False, progress=False)
+    assert fake.datasets.datasets == {}
+
+
+def test_a_timed_out_write_the_server_finishes_late_is_not_sent_twice(fake, client, sessions, monkeypatch):
+    """The answer times out while the server is still writing: the dataset is read until two readings
+    agree, so the late write is seen and nothing is sent again."""
+    import threading
+
+    import orq_nb.api.datasets as datasets
+
+    monkeypatch.setattr(datasets, "SETTLE", 0.3)
+    client.to_dataset(sessions.head(1), "late", dry_run=False, progress=False)
+    (dataset_id,) = fake.datasets.datasets
+    handle = fake.datasets.handle
+
+    def late(method, rest, body, query):
+        if rest[1:] == ["datapoints", "bulk"] and not getattr(late, "done", False):
+            late.done = True
+            threading.Timer(0.15, lambda: handle(method, rest, body, query)).start()  # written later
+            raise ConnectionResetError("the answer never comes")
+        return handle(method, rest, body, query)
+
+    monkeypatch.setattr(fake.datasets, "handle", late)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        report = client.to_dataset(sessions.head(10), "late", dry_run=False, progress=False)
+    time.sleep(0.5)
+    assert sorted(stored(fake)) == sorted(sessions["id"].head(10)), "a late write doubled"
+    assert report["status"].value_counts().to_dict() == {"present": 1, "added": 9}
+
+
+def test_a_listing_whose_cursor_never_moves_is_an_error_not_a_loop():
+    from orq_nb.api.datasets import listed_sessions
+
+    def request(method, path):
+        return {"data": [{"_id": "dp_1", "inputs": {"orq_session_id": "s"}}], "has_more": True}
+
+    with pytest.raises(orq_nb.errors.OrqPagingError, match="never end"):
+        listed_sessions(request, "ds")

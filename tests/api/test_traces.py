@@ -178,3 +178,41 @@ def test_nothing_the_drill_down_sends_writes(fake, client, sessions):
         "v3/traces", "v2/sessions"}
     assert all(json.dumps(ex.request_json() or {}).find(fake.api_key) < 0 for ex in fake.exchanges)
     assert pd.Series([ex.status for ex in fake.exchanges]).lt(400).all()
+
+
+def test_a_full_bucket_without_labels_keeps_its_rows_and_says_so():
+    """A bucket at the cap whose rows carry no label of the first group is split by the next group; where
+    nothing can split it, its rows are kept and a warning says so."""
+    from orq_nb.api.reports import fetch_report
+
+    def service(labelled: bool):
+        rows = [{"timestamp": "2026-10-01T00:00:00Z", "dimensions": {"project": "p"} if labelled and i < 10
+                 else {}, "metrics": {"genai.cost": 1.0}} for i in range(5000)]
+
+        def request(method, path, body):
+            spec = (body.get("filters") or [{}])[0]
+            if spec.get("op") == "eq":
+                return {"data": [r for r in rows if r["dimensions"].get("project") in spec["values"]]}
+            if spec.get("op") == "not_in":
+                return {"data": [r for r in rows if r["dimensions"].get("project") not in spec["values"]]}
+            return {"data": rows[:5000]}
+
+        return request
+
+    groups = ["model", "project"]
+    split = fetch_report(service(True), "genai.cost", "2026-10-01", "2026-10-02", "day", groups, [])
+    assert len(split) == 5000 and not split.attrs["orq_nb"]["full"] and split.attrs["orq_nb"]["calls"] == 3
+    with pytest.warns(ReportTruncatedWarning, match="no label"):
+        kept = fetch_report(service(False), "genai.cost", "2026-10-01", "2026-10-02", "day", groups, [])
+    assert len(kept) == 5000 and kept.attrs["orq_nb"]["full"]
+
+
+def test_sessions_sharing_an_external_id_get_the_traces_of_their_own_window():
+    from orq_nb.api.traces import SessionRef, _owners
+
+    t = pd.Timestamp("2026-10-01", tz="UTC")
+    day = pd.Timedelta(days=1)
+    refs = [SessionRef("a", "shared", t, t + day, 1), SessionRef("b", "shared", t + 2 * day, t + 3 * day, 1)]
+    records = [{"thread_id": "shared", "started_at": "2026-10-03T12:00:00Z"},
+               {"thread_id": "shared", "started_at": "2026-10-01T12:00:00Z"}, {"thread_id": "a"}]
+    assert _owners(records, refs) == ["b", "a", "a"]

@@ -194,7 +194,7 @@ def test_dashboard_filters_by_tag_in_a_real_browser(voila):
         why = page.locator(".orq-spend", has_text=f"Why {kind} {top['group']} cost what it did on {day}")
         why.wait_for(timeout=30_000)
         assert why.locator(".orq-waterfall .orq-step").count() == 6
-        assert "(by model)" in why.inner_text()
+        assert "by model)" in why.inner_text()
         browser.close()
     assert not quiet_console(messages), quiet_console(messages)
     assert not failed, f"requests that failed (nothing may be fetched from outside): {failed}"

@@ -75,7 +75,7 @@ def test_a_picked_anomaly_is_explained_by_model_as_a_waterfall(sample):
     day = spans[mine & (spans["started_at"].dt.floor("D") == row["day"]).to_numpy()]
     assert got.loc["(all)", "after"] == pytest.approx(day["total_cost"].sum())
     np.testing.assert_allclose(got[EFFECTS].sum(axis=1), got["change"], atol=1e-12)
-    assert panel.explanation.value.count("orq-step") == 6 and "(by model)" in panel.explanation.value
+    assert panel.explanation.value.count("orq-step") == 6 and "; by model)" in panel.explanation.value
 
 
 def test_explain_day_compares_with_the_average_baseline_day(sample):
@@ -117,3 +117,38 @@ def test_add_to_dataset_previews_then_writes_behind_the_switch_once():
 def test_without_a_client_add_to_dataset_says_what_it_needs(sample):
     box = orq_nb.explore(sample[0]).dataset_box
     assert box.preview_button.disabled and "needs a client" in box.line.value
+
+
+def test_add_needs_a_preview_of_the_same_name_and_selection():
+    now = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+    with FakeOrqServer(generate_sessions(30, seed=2, end=now, days=10), now=now) as fake:
+        client = orq_nb.OrqClient(api_key=fake.api_key, base_url=fake.url)
+        sessions = client.query_sessions(progress=False)
+        explorer = orq_nb.explore(sessions, client=client)
+        box = explorer.dataset_box
+        explorer.select(sessions["id"].head(5))
+        box.preview("one")
+        box.name.value = "another"
+        assert box.add_button.disabled  # the name changed since the preview
+        explorer.select(sessions["id"].head(6))
+        with pytest.raises(ValueError, match="preview first"):
+            box.add("one")
+        assert fake.datasets.datasets == {}
+
+
+def test_an_anomaly_of_sessions_without_a_project_is_explained_on_those_sessions(sample):
+    from orq_nb.explore.spend_panel import _group_rows
+
+    sessions = sample[0]
+    none = _group_rows(sessions, "project", "(no project)")
+    assert (none == sessions["project_id"].isna().to_numpy()).all()
+    untagged = _group_rows(sessions, "tag", "(no tag)")
+    assert untagged.sum() == sum(len(t) == 0 for t in sessions["tags"]) > 0
+
+
+def test_the_traces_panel_costs_the_traces_not_only_the_spans_it_fetched(sample):
+    sessions, traces, spans = sample
+    explorer = orq_nb.explore(sessions, traces=traces, spans=spans.iloc[:0])  # no spans at all
+    explorer.select(sessions["id"].head(3))
+    cost = traces[traces["session_id"].isin(sessions["id"].head(3))]["total_cost"].sum()
+    assert f"${cost:,.4f}" in explorer.traces_panel.head.value

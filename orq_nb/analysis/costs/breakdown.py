@@ -40,10 +40,10 @@ def _with_saving(part: pd.DataFrame) -> pd.DataFrame:
 
 
 def _sums(part: pd.DataFrame, by: str | None, columns: tuple[str, ...]) -> pd.DataFrame:
-    part = _with_saving(part)
-    for c in columns:
+    for c in columns:  # what the frame lacks is unknown (NaN), before anything reads it
         if c not in part.columns:
             part = part.assign(**{c: np.nan})
+    part = _with_saving(part)
     return group_sums(part, {"all": np.ones(len(part), dtype=bool)}, by, (*columns, "cache_saving"))
 
 
