@@ -336,3 +336,10 @@ def test_a_listing_whose_cursor_never_moves_is_an_error_not_a_loop():
 
     with pytest.raises(orq_nb.errors.OrqPagingError, match="never end"):
         listed_sessions(request, "ds")
+
+
+def test_messages_are_whatever_json_list_the_sdk_takes(fake, client, sessions):
+    point = {"messages": [{"type": "function_call", "name": "lookup"}, "plain text"], "expected_output": "x"}
+    report = client.to_dataset(sessions.head(2), "loose", datapoint=lambda s, t: point, dry_run=False,
+                               progress=False)
+    assert (report["status"] == "added").all()

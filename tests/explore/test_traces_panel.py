@@ -59,6 +59,8 @@ def test_with_a_client_the_panel_fetches_reading_only_and_shows_the_conversation
         assert "<b>user</b>" in panel.conversation.value
         assert {ex.method for ex in fake.exchanges} <= {"GET", "POST"}
         assert {ex.path for ex in fake.exchanges if ex.method == "POST"} <= {"/v3/traces/search"}
+        # The explorer's own rows go to the search: no session is read again, one by one.
+        assert not [ex for ex in fake.exchanges if ex.path.startswith("/v2/sessions/")]
 
 
 def test_a_picked_anomaly_is_explained_by_model_as_a_waterfall(sample):

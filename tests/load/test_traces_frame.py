@@ -109,3 +109,19 @@ def test_the_sample_files_rebuild_byte_for_byte(tmp_path):
 def test_load_sample_names_what_it_has():
     with pytest.raises(ValueError, match="'sessions', 'traces' or 'spans'"):
         orq_nb.load_sample("span")
+
+
+def test_times_in_any_iso_form_load_and_an_impossible_date_is_named():
+    records = [{"trace_id": "a", "started_at": "2024-01-01T00:00:00Z"},
+               {"trace_id": "b", "started_at": "2024-01-01T00:00:00.123Z"},
+               {"trace_id": "c", "started_at": "2024-01-01T02:00:00.5+02:00",
+                "usage": {"prompt_tokens": 3.0}},  # a whole float: the schema loads it; isoformat drops .0
+               {"trace_id": "d", "started_at": "2024-02-30T00:00:00Z"},
+               {"trace_id": "e", "name": "half an emoji \ud83d"}]
+    rejects: list = []
+    with pytest.warns(TracesSkippedWarning, match="2 of 5"):
+        df = orq_nb.traces_frame(records, errors="skip", rejects=rejects)
+    assert df["started_at"].tolist() == [pd.Timestamp("2024-01-01T00:00:00Z"),
+                                         pd.Timestamp("2024-01-01T00:00:00.123Z"),
+                                         pd.Timestamp("2024-01-01T00:00:00.5Z")]
+    assert [(r.id, list(r.errors)) for r in rejects] == [("d", ["started_at"]), ("e", ["name"])]
