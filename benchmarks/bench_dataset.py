@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import argparse
-import heapq
 import math
 import multiprocessing
 import random
@@ -22,25 +21,9 @@ import sys
 import time
 import warnings
 
+from bench_traces import makespan, serve  # the fake in its own process; the chain on the workers
+
 BOUND_TARGET = 1.25
-
-
-def serve(conn, n: int, latency: float) -> None:
-    """The fake server in a child process: its URL and key out, serve until told to stop."""
-    from orq_nb.testing import FakeOrqServer
-    from orq_nb.testing.synthetic import generate_sessions
-
-    with FakeOrqServer(generate_sessions(n, seed=5, days=30), latency=latency) as fake:
-        fake.traces._build()  # the fake makes its traces on first use: not part of the timing
-        conn.send((fake.url, fake.api_key))
-        conn.recv()
-
-
-def makespan(lengths: list[int], workers: int) -> int:
-    load = [0] * workers
-    for length in sorted(lengths, reverse=True):
-        heapq.heappush(load, heapq.heappop(load) + length)
-    return max(load)
 
 
 def bench_speed(n: int, latency: float) -> bool:

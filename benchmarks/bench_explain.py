@@ -20,11 +20,11 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from bench_spend import best_of
 
 EFFECTS = ["volume", "mix", "tokens", "price"]
 PRICES = {"cheap": 1e-6, "mid": 3e-6, "dear": 15e-6}
@@ -154,15 +154,6 @@ def sessions(n: int, seed: int = 3) -> pd.DataFrame:
         "project_id": pd.array(projects, dtype="str"), "prompt_tokens": pd.array(prompt, dtype="Int64"),
         "completion_tokens": pd.array(completion, dtype="Int64"), "input_cost": input_cost,
         "output_cost": output_cost, "total_cost": input_cost + output_cost})
-
-
-def best_of(repeat: int, fn) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def bench_speed(n: int, repeat: int) -> list[bool]:

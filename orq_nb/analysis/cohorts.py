@@ -17,7 +17,8 @@ from orq_nb.analysis.filters import session_mask, warn_unknown
 from orq_nb.analysis.inputs import is_dask
 from orq_nb.analysis.tags import TagIndex
 
-__all__ = ["FILTER_KEYS", "MaskColumn", "check_cohort", "is_mask", "needs_tags", "spec_columns", "describe",
+__all__ = ["FILTER_KEYS", "MaskColumn", "dask_spec", "check_cohort", "is_mask", "needs_tags", "spec_columns",
+           "describe",
            "cohort_mask", "partition_mask", "cluster_keys"]
 
 #: The keys a dict cohort may hold: ``filter_sessions``'s arguments.
@@ -34,6 +35,18 @@ class MaskColumn:
 def is_mask(spec: Any) -> bool:
     """Whether a cohort is given as a mask (array or Series, pandas or Dask) rather than a tag or dict."""
     return not isinstance(spec, str | dict) and spec is not None
+
+
+def dask_spec(spec: Any, side: str, column: str) -> tuple[Any, dict]:
+    """A cohort of a Dask frame as its partitions read it: a mask (a Dask Series of the frame) becomes the
+    column ``column`` (returned, to be assigned to the frame) and a :class:`MaskColumn`; a tag or dict
+    stays as it is."""
+    if not is_mask(spec):
+        return spec, {}
+    if not is_dask(spec):
+        raise TypeError(f"{side}: on a Dask frame a mask cohort must be a Dask Series of the frame "
+                        f"(e.g. ddf['total_cost'] > 1), not {type(spec).__name__}")
+    return MaskColumn(column), {column: spec}
 
 
 def check_cohort(spec: Any, name: str) -> None:

@@ -17,7 +17,7 @@ from orq_nb.api.bodies import filters_body, takes_filters, update_body
 from orq_nb.api.datasets import list_datasets, plan_dataset, write_dataset
 from orq_nb.api.progress import progress_bar
 from orq_nb.api.reports import fetch_report
-from orq_nb.api.traces import fetch_conversation, fetch_spans, fetch_traces, session_refs
+from orq_nb.api.traces import conversation_answer, fetch_conversation, fetch_spans, fetch_traces, session_refs
 from orq_nb.api.transport import GONE, Call, RetryPolicy, Transport, _Cancelled, log
 from orq_nb.errors import (
     DuplicateSessionsWarning,
@@ -575,8 +575,7 @@ class OrqClient:
     def _talk(self, trace_id: str) -> list:
         """A trace's conversation items as sent; none when the trace has none (404)."""
         try:
-            path = "/v3/traces/" + quote(str(trace_id), safe="") + "/conversation"
-            answer = self._http.request("GET", path)
+            answer = conversation_answer(self._http.request, trace_id)
         except OrqNotFoundError:
             return []
         items = answer.get("items") if isinstance(answer, dict) else None

@@ -33,7 +33,7 @@ from orq_nb.errors import (
     warn_user,
 )
 from orq_nb.load.tags import as_tags
-from orq_nb.load.traces import conversation_frame
+from orq_nb.load.traces import conversation_frame, message_text
 
 __all__ = ["SOURCE_KEY", "PAGE", "BULK_MAX", "BULK_BYTES", "REPORT_COLUMNS", "default_datapoint",
            "resolve_dataset", "listed_sessions", "write_datapoints", "plan", "plan_dataset", "write_dataset",
@@ -50,16 +50,6 @@ _ATTEMPTS = 4
 Request = Callable[..., Any]
 
 
-def _text(item: Mapping) -> str | None:
-    content = item.get("content")
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        parts = [p.get("text") for p in content if isinstance(p, Mapping) and isinstance(p.get("text"), str)]
-        return "\n".join(parts) if parts else None
-    return None
-
-
 def default_datapoint(session: pd.Series, conversation: pd.DataFrame) -> dict | None:
     """The default mapping: the conversation's messages up to, not including, its last assistant message
     (whose text is ``expected_output``, so the answer does not leak into the input); the session's ids,
@@ -71,14 +61,15 @@ def _from_items(session: Any, items: list[dict]) -> dict | None:
     """:func:`default_datapoint` from the conversation's items as sent (no frame built per session)."""
     if not items:
         return None
-    last = max((i for i, m in enumerate(items) if m.get("role") == "assistant" and _text(m)), default=None)
+    answers = (i for i, m in enumerate(items) if m.get("role") == "assistant" and message_text(m))
+    last = max(answers, default=None)
     messages = items if last is None else items[:last]
     point: dict[str, Any] = {"inputs": {"external_id": _plain(session.get("external_id")),
                                         "tags": as_tags(session.get("tags")),
                                         "project_id": _plain(session.get("project_id"))},
                              "messages": messages}
     if last is not None:
-        point["expected_output"] = _text(items[last])
+        point["expected_output"] = message_text(items[last])
     return point
 
 

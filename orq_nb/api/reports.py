@@ -18,6 +18,7 @@ import pandas as pd
 from orq_nb.api.trace_bodies import MAX_VALUES, REPORT_CAP, report_body
 from orq_nb.errors import OrqAPIError, ReportTruncatedWarning, listing, warn_user
 from orq_nb.load.columns import DATETIME_DTYPE, TEXT_DTYPE
+from orq_nb.load.times import utc_timestamp
 
 __all__ = ["fetch_report", "GRAINS"]
 
@@ -25,17 +26,12 @@ _FREQ = {"minute": "min", "hour": "h", "day": "D"}
 GRAINS = {"minute": pd.Timedelta(minutes=1), "hour": pd.Timedelta(hours=1), "day": pd.Timedelta(days=1)}
 
 
-def _utc(when: Any) -> pd.Timestamp:
-    stamp = pd.Timestamp(when)
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-
-
 def fetch_report(request: Callable, metric: str, start: Any, end: Any, grain: str, group_by: Sequence[str],
                  filters: Sequence[dict]) -> pd.DataFrame:
     """The report as a tidy frame: ``time``, one column per ``group_by`` dimension, the metric."""
     if grain not in GRAINS:
         raise ValueError(f"grain must be one of {list(GRAINS)}, not {grain!r}")
-    start, end = _utc(start), _utc(end)
+    start, end = utc_timestamp(start), utc_timestamp(end)
     if not start < end:
         raise ValueError(f"start ({start}) must be before end ({end})")
     calls, full = [0], []

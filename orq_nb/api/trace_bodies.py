@@ -22,6 +22,8 @@ from typing import Any
 
 import pandas as pd
 
+from orq_nb.load.times import utc_timestamp
+
 __all__ = ["JOIN_FIELD", "MARGIN", "MAX_VALUES", "SEARCH_LIMIT", "REPORT_CAP", "rfc3339", "search_body",
            "report_body", "EARLIEST"]
 
@@ -36,9 +38,8 @@ EARLIEST = pd.Timestamp("2000-01-01", tz="UTC")
 
 def rfc3339(when: Any) -> str:
     """A time as the API takes it: RFC 3339 in UTC, milliseconds, ``Z`` (naive means UTC)."""
-    stamp = pd.Timestamp(when)
-    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-    return stamp.to_pydatetime().astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    stamp = utc_timestamp(when).to_pydatetime().astimezone(dt.UTC)
+    return stamp.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def search_body(threads: Sequence[str], start: Any, end: Any, page_token: str | None = None) -> dict:

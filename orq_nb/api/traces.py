@@ -25,7 +25,8 @@ from orq_nb.load.columns import empty_frame
 from orq_nb.load.trace_schemas import SPAN_COLUMNS, TRACE_COLUMNS, SpanSchema, TraceSchema
 from orq_nb.load.traces import check_policy, conversation_frame, load_records, with_sessions
 
-__all__ = ["SessionRef", "session_refs", "fetch_traces", "fetch_spans", "fetch_conversation", "Tally"]
+__all__ = ["SessionRef", "session_refs", "fetch_traces", "fetch_spans", "fetch_conversation",
+           "conversation_answer", "Tally"]
 
 _SCHEMAS = {TRACE_COLUMNS: TraceSchema(), SPAN_COLUMNS: SpanSchema()}
 #: Most pages one search may take before it is taken for pages that never end.
@@ -218,7 +219,11 @@ def fetch_spans(request: Callable, run: Callable, traces: Iterable[tuple[str, st
     return frame
 
 
+def conversation_answer(request: Callable, trace_id: str) -> Any:
+    """A trace's conversation as the API answers it (``{span_id, items}``)."""
+    return request("GET", "/v3/traces/" + quote(str(trace_id), safe="") + "/conversation")
+
+
 def fetch_conversation(request: Callable, trace_id: str) -> pd.DataFrame:
     """A trace's conversation, one row per message."""
-    answer = request("GET", "/v3/traces/" + quote(str(trace_id), safe="") + "/conversation")
-    return conversation_frame(answer, str(trace_id))
+    return conversation_frame(conversation_answer(request, trace_id), str(trace_id))

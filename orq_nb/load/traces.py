@@ -19,6 +19,7 @@ from marshmallow import Schema, ValidationError
 from orq_nb.errors import Reject, TracesSkippedWarning, TraceValidationError, warn_user
 from orq_nb.load.columns import TEXT_DTYPE, Column, column_values, empty_frame
 from orq_nb.load.fields import ISO_DATETIME, NonNegativeCount
+from orq_nb.load.frame import check_errors
 from orq_nb.load.from_models import is_model, model_record
 from orq_nb.load.trace_schemas import (
     MESSAGE_COLUMNS,
@@ -30,7 +31,8 @@ from orq_nb.load.trace_schemas import (
 )
 
 __all__ = ["load_records", "check_policy", "with_sessions", "traces_frame", "spans_frame",
-           "conversation_frame", "trace_dtypes", "span_dtypes", "wire_records", "join_sessions"]
+           "conversation_frame", "trace_dtypes", "span_dtypes", "wire_records", "join_sessions",
+           "message_text"]
 
 _TRACE, _SPAN, _MESSAGE = TraceSchema(), SpanSchema(), MessageSchema()
 _LIMIT = NonNegativeCount.LIMIT
@@ -134,9 +136,8 @@ def _objects(raw: list, plain: list[bool], key: str) -> tuple[list, list[bool]]:
 
 
 def check_policy(rejects: list[Reject], total: int, errors: str, collect: list | None, what: str) -> None:
-    """Apply the ``errors`` policy to what was rejected: raise, or warn (and collect)."""
-    if errors not in ("raise", "skip"):
-        raise ValueError(f"errors must be 'raise' or 'skip', not {errors!r}")
+    """Apply the ``errors`` policy (checked by the caller) to what was rejected: raise, or warn (and
+    collect)."""
     if rejects and errors == "raise":
         raise TraceValidationError(rejects, total, what)
     if rejects:
@@ -205,8 +206,7 @@ def with_sessions(frame: pd.DataFrame, session_ids: Any, total: int, rejects: li
 
 def _load(records: Any, schema: Schema, columns: tuple[Column, ...], what: str, session_ids: Any,
           errors: str, rejects: list | None) -> pd.DataFrame:
-    if errors not in ("raise", "skip"):
-        raise ValueError(f"errors must be 'raise' or 'skip', not {errors!r}")
+    check_errors(errors)
     raw = wire_records(records)
     frame, bad = load_records(raw, schema, columns)
     check_policy(bad, len(raw), errors, rejects, what)
@@ -248,7 +248,9 @@ def spans_frame(records: Any, *, session_ids: Iterable[str | None] | None = None
     return _load(records, _SPAN, SPAN_COLUMNS, "span", session_ids, errors, rejects)
 
 
-def _text(item: Mapping) -> str | None:
+def message_text(item: Mapping) -> str | None:
+    """A conversation item's text: its ``content`` (or ``text``) when a string, else the text of its parts
+    joined by newlines; None without any."""
     content = item.get("content", item.get("text"))
     if isinstance(content, str):
         return content
@@ -281,7 +283,8 @@ def conversation_frame(answer: Any, trace_id: str | None = None) -> pd.DataFrame
         except ValidationError as error:
             raise TraceValidationError([Reject.from_error(position, item, error)], len(items),
                                        "conversation item") from None
-        rows.append((trace_id, position, loaded.get("role"), loaded.get("type"), _text(item), dict(item)))
+        text = message_text(item)
+        rows.append((trace_id, position, loaded.get("role"), loaded.get("type"), text, dict(item)))
     frame = pd.DataFrame(rows, columns=list(MESSAGE_COLUMNS))
     for name in ("trace_id", "role", "type", "text"):
         frame[name] = frame[name].astype(TEXT_DTYPE)

@@ -56,10 +56,14 @@ def _token(offset: int, key: str) -> str:
     return base64.urlsafe_b64encode(json.dumps([offset, key]).encode()).decode()
 
 
-def _untoken(token: str) -> tuple[int, str] | None:
+def _offset(token: str | None, key: str) -> int | None:
+    """Where a page token says the next page starts: 0 without a token; None for a token that is not one of
+    this query's."""
+    if not token:
+        return 0
     try:
-        offset, key = json.loads(base64.urlsafe_b64decode(token.encode()))
-        return int(offset), str(key)
+        offset, made_for = json.loads(base64.urlsafe_b64decode(token.encode()))
+        return int(offset) if made_for == key else None
     except (ValueError, TypeError):
         return None
 
@@ -124,12 +128,9 @@ class TraceStore:
         low, high = _time(body["from"]), _time(body["to"])
         tests = [self._test(f) for f in body.get("filters") or []]
         key = json.dumps({k: v for k, v in body.items() if k not in ("page_token", "limit")}, sort_keys=True)
-        offset = 0
-        if body.get("page_token"):
-            decoded = _untoken(body["page_token"])
-            if decoded is None or decoded[1] != key:
-                return 400, {"message": "invalid page_token", "code": 400}
-            offset = decoded[0]
+        offset = _offset(body.get("page_token"), key)
+        if offset is None:
+            return 400, {"message": "invalid page_token", "code": 400}
         found = [t for t in self._candidates(body.get("filters") or [])
                  if t["trace_id"] in self._started and low <= self._started[t["trace_id"]] < high
                  and all(test(t) for test in tests)]
@@ -171,12 +172,9 @@ class TraceStore:
             return 400, {"message": "limit must be an integer", "code": 400}
         if not 1 <= limit <= 100:
             return 400, {"message": "limit must be 1-100", "code": 400}
-        offset = 0
-        if query.get("page_token"):
-            decoded = _untoken(query["page_token"])
-            if decoded is None or decoded[1] != trace_id:
-                return 400, {"message": "invalid page_token", "code": 400}
-            offset = decoded[0]
+        offset = _offset(query.get("page_token"), trace_id)
+        if offset is None:
+            return 400, {"message": "invalid page_token", "code": 400}
         spans = self.spans.get(trace_id, [])
         more = offset + limit < len(spans)
         return 200, {"object": "list", "data": spans[offset : offset + limit], "has_more": more,

@@ -23,7 +23,6 @@ from orq_nb.analysis.compare.welch import (
     from_moments,
     moments,
 )
-from orq_nb.analysis.inputs import is_dask
 
 __all__ = ["dask_cohorts"]
 
@@ -40,12 +39,8 @@ def dask_cohorts(ddf, pairs: list[tuple[Any, Any]], metrics: list, opts) -> list
     for p, pair in enumerate(pairs):
         specs.append([])
         for side, spec in zip("ab", pair, strict=True):
-            if cohorts.is_mask(spec):
-                if not is_dask(spec):
-                    raise TypeError(f"{side}: on a Dask frame a mask cohort must be a Dask Series of the "
-                                    f"frame (e.g. ddf['total_cost'] > 1), not {type(spec).__name__}")
-                extra[f"__cohort_{p}_{side}"] = spec
-                spec = cohorts.MaskColumn(f"__cohort_{p}_{side}")
+            spec, column = cohorts.dask_spec(spec, side, f"__cohort_{p}_{side}")
+            extra.update(column)
             specs[-1].append(spec)
     needed = list(dict.fromkeys(base + [c for pair in pairs for s in pair for c in cohorts.spec_columns(s)]
                                 + (["contact_ids", "id"] if opts.cluster else [])))

@@ -33,6 +33,7 @@ from orq_nb.analysis import cohorts
 from orq_nb.analysis.costs.groups import ALL, by_columns, check_by, group_sums
 from orq_nb.analysis.inputs import is_dask, is_frame, sessions_input
 from orq_nb.analysis.tags import TagIndex
+from orq_nb.load.times import utc_timestamp
 
 __all__ = ["explain_change", "explain_day", "shapley", "EFFECTS", "AMOUNTS"]
 
@@ -128,12 +129,8 @@ def _partition_sums(part: pd.DataFrame, specs: list, by: str | None) -> pd.DataF
 def _dask_sums(ddf: Any, before: Any, after: Any, by: str | None, needed: list[str]) -> pd.DataFrame:
     extra, specs = {}, []
     for side, spec in zip(_SIDES, (before, after), strict=True):
-        if cohorts.is_mask(spec):
-            if not is_dask(spec):
-                raise TypeError(f"{side}: on a Dask frame a mask cohort must be a Dask Series of the frame "
-                                f"(e.g. ddf['total_cost'] > 1), not {type(spec).__name__}")
-            extra[f"__cohort_{side}"] = spec
-            spec = cohorts.MaskColumn(f"__cohort_{side}")
+        spec, column = cohorts.dask_spec(spec, side, f"__cohort_{side}")
+        extra.update(column)
         specs.append(spec)
     frame = (ddf.assign(**extra) if extra else ddf)[needed + list(extra)]
     meta = _partition_sums(frame._meta, specs, by)
@@ -146,8 +143,7 @@ def explain_day(df: pd.DataFrame, day: Any, *, baseline_days: int = 28, by: str 
     """Why one UTC day's spend differs from its average baseline day (the ``baseline_days`` before it):
     :func:`explain_change` with the baseline's amounts divided by its days with rows, so that ``before`` is a
     typical day, not four weeks. ``mask`` keeps some rows (a tag's, a project's) of a pandas frame."""
-    day = pd.Timestamp(day)
-    day = (day.tz_localize("UTC") if day.tzinfo is None else day.tz_convert("UTC")).floor("D")
+    day = utc_timestamp(day).floor("D")
     frame = df if mask is None else df[mask]
     started = frame["started_at"]
     after = ((started >= day) & (started < day + pd.Timedelta(days=1))).to_numpy(dtype=bool, na_value=False)
